@@ -1,0 +1,8 @@
+"""The `outreach` command. One module per verb; each registers itself on `app`."""
+
+from __future__ import annotations
+
+from outreach.cli import validate  # noqa: F401  (registers commands)
+from outreach.cli.app import app
+
+__all__ = ["app"]

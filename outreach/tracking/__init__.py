@@ -1,0 +1,1 @@
+"""Tracking: signed tokens and short codes, the web app, webhooks and offline imports."""
