@@ -1,0 +1,100 @@
+"""Shared fixtures: settings in a temporary work directory, and stores on real databases.
+
+`store` runs a test against SQLite and, when `OUTREACH_TEST_POSTGRES_URL` is set, against
+PostgreSQL too. Each pytest session gets its own PostgreSQL database (created and dropped
+here), so parallel runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from outreach.settings import Settings
+from outreach.store import Store, normalise_url
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CAMPAIGN = ROOT / "campaigns" / "the-way-ahead.yaml"
+POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("OUTREACH_WORKDIR", str(workdir))
+    return Settings(workdir=workdir, secret_key="test-secret-key-not-for-production")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; skipped without a server URL."""
+    if not POSTGRES_URL:
+        pytest.skip("OUTREACH_TEST_POSTGRES_URL is not set")
+    admin_url = make_url(normalise_url(POSTGRES_URL))
+    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL of each kind (PostgreSQL skipped when not configured)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url = request.getfixturevalue("postgres_database")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated, empty store on SQLite and (when configured) PostgreSQL."""
+    instance = Store(database_url)
+    instance.upgrade()
+    yield instance
+    instance.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store, for tests whose subject is not the database."""
+    instance = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    instance.upgrade()
+    yield instance
+    instance.dispose()
