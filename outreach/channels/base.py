@@ -19,6 +19,7 @@ they go; `materials.render_materials` writes and records them. Email renders `Me
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,6 +76,9 @@ def sign(settings: Settings, payload: TokenPayload) -> str:
 
 
 def babel_locale(lang: str) -> Locale:
+    """Babel locale for dates; plain `en` means British English (the product's home)."""
+    if lang == "en":
+        lang = "en_GB"
     try:
         return Locale.parse(lang.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
@@ -93,6 +97,12 @@ def event_facts(spec: CampaignSpec, lang: str) -> dict[str, Any]:
         "organisation": spec.sender.organisation or spec.sender.name,
         "address": spec.sender.postal_address,
     }
+
+
+def tidy_text(text: str) -> str:
+    """Plain-text output: no trailing spaces, at most one blank line between paragraphs."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
 def source_path(spec: CampaignSpec) -> str:

@@ -24,8 +24,8 @@ import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email import policy as email_policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -35,7 +35,7 @@ import icalendar
 
 from outreach.campaign import CampaignSpec
 from outreach.channels import _i18n
-from outreach.channels.base import Channel, event_facts, signer
+from outreach.channels.base import Channel, event_facts, signer, tidy_text
 from outreach.channels.environment import template_env
 from outreach.channels.links import click_url, rsvp_url, unsubscribe_url
 from outreach.message import Attachment, Message
@@ -174,7 +174,7 @@ def render_emails(
                 reply_to=spec.sender.reply_to,
                 subject=kit.subject,
                 html=_INLINER.inline(kit.html.render(context)),
-                text=kit.text.render(context),
+                text=tidy_text(kit.text.render(context)),
                 token=token,
                 headers={
                     "Content-Language": recipient.language,

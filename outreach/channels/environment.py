@@ -72,7 +72,6 @@ def _build_env(lang: str, campaign_id: str | None) -> jinja2.Environment:
         auto_reload=False,
         cache_size=400,
         keep_trailing_newline=True,
-        trim_blocks=True,
         lstrip_blocks=True,
     )
     env.install_gettext_translations(  # type: ignore[attr-defined]
