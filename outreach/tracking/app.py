@@ -74,7 +74,7 @@ class _Tracker:
         self.settings = settings
         self.store = store
         self.signer = TokenSigner(settings.secret_key_value())
-        self.pages = Pages(store)
+        self.pages = Pages(store, region=settings.phone_region)
         key = settings.sendgrid_webhook_public_key.strip()
         self.verifier = WebhookVerifier(key) if key else None
         admin = settings.admin_token.get_secret_value() if settings.admin_token else ""

@@ -68,19 +68,25 @@ class CampaignView:
         return {f"{d.name}:{g.value}" for d in self.dimensions for g in d.groups}
 
 
-def _babel_locale(lang: str) -> Locale:
-    try:
-        return Locale.parse(lang.replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+def babel_locale(lang: str, region: str = "") -> Locale:
+    """The CLDR locale for a language as used in `region` (en + GB -> en_GB), else the language."""
+    lang = lang.replace("-", "_")
+    for candidate in (f"{lang}_{region.upper()}" if region and "_" not in lang else "", lang, "en"):
+        if not candidate:
+            continue
+        try:
+            return Locale.parse(candidate)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse("en")
 
 
-def format_when(event: Event, lang: str) -> str:
-    """'Thursday, 20 May 2027, 18:30–20:30' in the language, in the event's time zone."""
+def format_when(event: Event, lang: str, region: str = "") -> str:
+    """'Thursday 20 May 2027, 18:30–20:30' in the language, in the event's time zone."""
     zone = ZoneInfo(event.timezone)
     start: datetime = event.start.astimezone(zone)
     end: datetime = event.end.astimezone(zone)
-    locale = _babel_locale(lang)
+    locale = babel_locale(lang, region)
     day = format_date(start, format="full", locale=locale)
     first = format_time(start, format="short", locale=locale)
     last = format_time(end, format="short", locale=locale)
@@ -92,8 +98,9 @@ def format_when(event: Event, lang: str) -> str:
 class Pages:
     """Campaign views and per-language template environments for the web app."""
 
-    def __init__(self, store: Store, templates: Path = TEMPLATES) -> None:
+    def __init__(self, store: Store, templates: Path = TEMPLATES, *, region: str = "") -> None:
         self.store = store
+        self.region = region  # dates follow local conventions: en in GB is en_GB
         self._loader = jinja2.FileSystemLoader(str(templates))
         self._envs: dict[tuple[str, str | None], jinja2.Environment] = {}
         self._campaigns: dict[str, tuple[float, CampaignView | None]] = {}
@@ -178,5 +185,5 @@ class Pages:
             "font": info.font_family,
         }
         if view is not None:
-            base.update(event=view.event, when=format_when(view.event, lang))
+            base.update(event=view.event, when=format_when(view.event, lang, self.region))
         return env.get_template(template).render(**base, **context)
