@@ -103,6 +103,11 @@ def build_ics(spec: CampaignSpec, language: str) -> bytes:
     return calendar.to_ical()
 
 
+def inline_css(html: str) -> str:
+    """Move `<style>` rules into `style=` attributes (clients such as Gmail drop `<style>`)."""
+    return _INLINER.inline(html)
+
+
 class _LanguageKit:
     """Everything per language that is rendered once and reused for every contact."""
 
@@ -173,7 +178,7 @@ def render_emails(
                 from_name=spec.sender.name,
                 reply_to=spec.sender.reply_to,
                 subject=kit.subject,
-                html=_INLINER.inline(kit.html.render(context)),
+                html=inline_css(kit.html.render(context)),
                 text=tidy_text(kit.text.render(context)),
                 token=token,
                 headers={
