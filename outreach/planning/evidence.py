@@ -1,0 +1,227 @@
+"""Evidence: a Beta-Binomial posterior of the response rate per (group, channel).
+
+Pooled across every wave of every campaign in the store (groups are compared by their
+`dimension:value` id, so an earlier campaign's evidence about `age:65-plus` counts).
+
+- **successes** — respondents who said yes or maybe, attributed to the channel they first
+  answered through, counted in each of their groups (contact's groups, or the groups a
+  radio/flyer respondent described themselves in; "not stated" counts nowhere).
+- **trials** — people reached by that channel in that group:
+  - *email*: email deliveries marked `sent` to contacts in the group;
+  - *radio / flyer / partner_pack*: nobody knows who heard a radio spot or picked up a
+    flyer, so trials are an **exposure estimate**: for every partner pack sent, the
+    partner's `reach` (from partners.csv) times the group's share of that partner's
+    audience. A partner's channel is its kind: `radio` stations air the radio script,
+    `venue`s display the flyers, every other kind (faith, community groups) passes the
+    pack on (`partner_pack`). The group's share of a partner's audience is its share among
+    the contacts linked to that partner (when at least `MIN_LINKED` are), else: for a
+    `language:X` group, 1/(number of the partner's languages) if the partner works in X
+    and 0 if not; for other groups, the group's population share. Flyer batches left at
+    a distribution point (no reach figure) count `FLYER_BATCH_PEOPLE` people each, times
+    the group's population share.
+  These estimates are rough; they only need to rank channels, and the posterior
+  interval shows how little is known.
+
+The prior for (group, channel) is weakly informative and partially pooled: centred on the
+channel's rate over all groups, worth ten people (`pooled_prior`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from outreach.planning.beta import PRIOR_A, PRIOR_B, Posterior
+from outreach.planning.observations import POSITIVE, contact_groups, respondents_frame
+from outreach.store import Store
+from outreach.store.models import Contact, ContactGroup, Delivery, Material, Partner
+
+FLYER_BATCH_PEOPLE = 100.0
+PRIOR_STRENGTH = PRIOR_A + PRIOR_B  # people's worth of evidence in a prior
+MIN_LINKED = 5
+PARTNER_CHANNELS = ("radio", "flyer", "partner_pack")
+
+
+def partner_channel(kind: str) -> str:
+    """The channel a partner of this kind carries (see module doc)."""
+    kind = (kind or "").strip().lower()
+    if kind == "radio":
+        return "radio"
+    if kind == "venue":
+        return "flyer"
+    return "partner_pack"
+
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    partner_id: str
+    kind: str
+    channel: str
+    languages: tuple[str, ...]
+    reach: int
+    has_email: bool
+
+
+def partners(store: Store) -> dict[str, PartnerInfo]:
+    with store.session() as session:
+        rows = session.execute(
+            select(
+                Partner.partner_id, Partner.kind, Partner.languages, Partner.reach, Partner.email
+            )
+        ).all()
+    return {
+        pid: PartnerInfo(
+            partner_id=pid,
+            kind=kind,
+            channel=partner_channel(kind),
+            languages=tuple(part.strip() for part in (languages or "").split(";") if part.strip()),
+            reach=int(reach or 0),
+            has_email=bool(email),
+        )
+        for pid, kind, languages, reach, email in rows
+    }
+
+
+def audience_shares(
+    store: Store,
+    population_share: Mapping[str, float],
+    known_partners: Mapping[str, PartnerInfo],
+) -> dict[str, dict[str, float]]:
+    """`{partner_id: {group: share of the partner's audience}}` (see module doc)."""
+    with store.session() as session:
+        linked = session.execute(
+            select(Contact.id, Contact.partner_id).where(Contact.partner_id.is_not(None))
+        ).all()
+    by_partner: dict[str, list[int]] = {}
+    for pk, pid in linked:
+        by_partner.setdefault(pid, []).append(pk)
+    groups_of = contact_groups(store, [pk for pk, _ in linked]) if linked else {}
+    shares: dict[str, dict[str, float]] = {}
+    for pid, info in known_partners.items():
+        members = by_partner.get(pid, [])
+        row: dict[str, float] = {}
+        for group, share in population_share.items():
+            if len(members) >= MIN_LINKED:
+                row[group] = sum(group in groups_of.get(pk, ()) for pk in members) / len(members)
+            elif group.startswith("language:"):
+                language = group.split(":", 1)[1]
+                langs = info.languages
+                row[group] = (1.0 / len(langs)) if language in langs else 0.0
+            else:
+                row[group] = share
+        shares[pid] = row
+    return shares
+
+
+def _email_trials(store: Store, groups: Iterable[str]) -> dict[str, float]:
+    wanted = set(groups)
+    counts: dict[str, float] = {}
+    with store.session() as session:
+        for dimension, value, n in session.execute(
+            select(ContactGroup.dimension, ContactGroup.value, func.count())
+            .join(Delivery, Delivery.contact_pk == ContactGroup.contact_pk)
+            .where(Delivery.channel == "email", Delivery.status == "sent")
+            .group_by(ContactGroup.dimension, ContactGroup.value)
+        ):
+            counts[f"{dimension}:{value}"] = float(n)
+        for language, n in session.execute(
+            select(Contact.language, func.count())
+            .join(Delivery, Delivery.contact_pk == Contact.id)
+            .where(Delivery.channel == "email", Delivery.status == "sent")
+            .group_by(Contact.language)
+        ):
+            key = f"language:{language}"
+            # Same people whether recorded as a group row or only as the contact's language.
+            counts[key] = max(counts.get(key, 0.0), float(n))
+    return {g: n for g, n in counts.items() if g in wanted}
+
+
+def _partner_trials(
+    store: Store,
+    population_share: Mapping[str, float],
+    known_partners: Mapping[str, PartnerInfo],
+    shares: Mapping[str, Mapping[str, float]],
+) -> dict[tuple[str, str], float]:
+    exposure: dict[tuple[str, str], float] = {}
+    with store.session() as session:
+        packs = session.execute(
+            select(Delivery.partner_id, func.count())
+            .where(
+                Delivery.channel == "partner_pack",
+                Delivery.status == "sent",
+                Delivery.partner_id.is_not(None),
+            )
+            .group_by(Delivery.partner_id)
+        ).all()
+        batches = session.execute(
+            select(Material.campaign_id, Material.wave, Material.placement)
+            .where(Material.channel == "flyer", Material.placement != "")
+            .distinct()
+        ).all()
+    for pid, n in packs:
+        info = known_partners.get(pid)
+        if info is None:
+            continue
+        for group in population_share:
+            people = n * info.reach * shares.get(pid, {}).get(group, 0.0)
+            key = (group, info.channel)
+            exposure[key] = exposure.get(key, 0.0) + people
+    point_batches = sum(1 for _c, _w, placement in batches if placement not in known_partners)
+    if point_batches:
+        for group, share in population_share.items():
+            key = (group, "flyer")
+            exposure[key] = exposure.get(key, 0.0) + point_batches * FLYER_BATCH_PEOPLE * share
+    return exposure
+
+
+def gather_evidence(
+    store: Store,
+    population_share: Mapping[str, float],
+    channels: Iterable[str],
+) -> dict[tuple[str, str], Posterior]:
+    """Posterior per (group, channel) for the given groups and channels, all campaigns."""
+    channels = list(channels)
+    known = partners(store)
+    shares = audience_shares(store, population_share, known)
+    successes: dict[tuple[str, str], float] = {}
+    people = respondents_frame(store)
+    people = people[people["answer"].isin(POSITIVE)]
+    for groups, channel in zip(people["groups"], people["channel"], strict=True):
+        for group in groups:
+            if group in population_share:
+                successes[(group, channel)] = successes.get((group, channel), 0.0) + 1
+    trials: dict[tuple[str, str], float] = {}
+    for group, n in _email_trials(store, population_share).items():
+        trials[(group, "email")] = n
+    trials.update(_partner_trials(store, population_share, known, shares))
+    result: dict[tuple[str, str], Posterior] = {}
+    for channel in channels:
+        pairs = {
+            group: (
+                successes.get((group, channel), 0.0),
+                # A respondent always counts as reached, even when exposure is estimated low.
+                max(trials.get((group, channel), 0.0), successes.get((group, channel), 0.0)),
+            )
+            for group in population_share
+        }
+        prior_a, prior_b = pooled_prior(pairs.values())
+        for group, (s, t) in pairs.items():
+            result[(group, channel)] = Posterior(s, t, prior_a, prior_b)
+    return result
+
+
+def pooled_prior(evidence: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """A channel's prior for each group: centred on the channel's rate over all groups.
+
+    Partial pooling: a group that never got a channel starts from what that channel did
+    for everyone else (worth `PRIOR_STRENGTH` people), not from a generic guess; a
+    channel nobody has tried starts from the default `Beta(0.5, 9.5)` (mean 5%).
+    """
+    s_total = t_total = 0.0
+    for s, t in evidence:
+        s_total += s
+        t_total += t
+    mean = (PRIOR_A + s_total) / (PRIOR_A + PRIOR_B + t_total)
+    return mean * PRIOR_STRENGTH, (1.0 - mean) * PRIOR_STRENGTH
