@@ -48,7 +48,7 @@ LANGUAGE_SHARES: dict[str, float] = {
     "ur": 0.008,
     "zh": 0.008,
     "so": 0.005,
-    "other": 0.098,
+    "other": 0.118,
 }
 LANGUAGE_LABELS = {
     "en": "Main language English",
