@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outreach.cli import follow_up  # noqa: F401  (registers commands)
 from outreach.cli import validate  # noqa: F401  (registers commands)
 from outreach.cli.app import app
 

@@ -95,7 +95,9 @@ def print_plan(plan: FollowUpPlan, console: Console, *, dry_run: bool = True) ->
         "cost",
     ):
         table.add_column(
-            column, justify="right" if column in ("expected extra", "cost") else "left"
+            column,
+            justify="right" if column in ("expected extra", "cost") else "left",
+            overflow="fold",
         )
     for group in plan.groups:
         interval = f"{_ratio(group.ratio)} ({_ratio(group.ratio_low)}–{_ratio(group.ratio_high)})"
