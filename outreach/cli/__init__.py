@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from outreach.cli import follow_up  # noqa: F401  (registers commands)
-from outreach.cli import validate  # noqa: F401  (registers commands)
+from outreach.cli import (
+    follow_up,  # noqa: F401  (registers commands)
+    responses,  # noqa: F401  (registers commands)
+    validate,  # noqa: F401  (registers commands)
+)
 from outreach.cli.app import app
 
 __all__ = ["app"]
