@@ -6,9 +6,9 @@ Shaped after listmonk's `Messenger` (a name and a few verbs) and rapidpro's `Cha
 anything is rendered for real, and a `render` step for one language.
 
 ```python
-from outreach.channels.base import CHANNEL_TYPES
+from outreach.channels.base import channel_types
 
-for channel in CHANNEL_TYPES.values():
+for channel in channel_types().values():
     if channel.enabled(spec):
         problems += channel.validate(spec, settings)
 ```
@@ -65,6 +65,19 @@ class Channel(ABC):
         self, spec: CampaignSpec, settings: Settings, wave: int, language: str, **options: Any
     ) -> list[Any]:
         """Render for one language: `Message`s (email) or `Artifact`s (materials)."""
+
+
+def channel_types() -> dict[str, Channel]:
+    """One instance of every channel type, by name (imported lazily: no import cycles)."""
+    from outreach.channels.email import EmailChannel
+    from outreach.channels.flyer import FlyerChannel
+    from outreach.channels.partner_pack import PartnerPackChannel
+    from outreach.channels.radio import RadioChannel
+
+    return {
+        channel.name: channel
+        for channel in (EmailChannel(), RadioChannel(), FlyerChannel(), PartnerPackChannel())
+    }
 
 
 def signer(settings: Settings) -> TokenSigner:

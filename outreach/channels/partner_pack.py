@@ -87,6 +87,49 @@ def _zip(files: Sequence[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
+def guide_html(
+    spec: CampaignSpec,
+    language: str,
+    partner_name: str,
+    has_radio: bool,
+    codes: Sequence[dict[str, str]],
+) -> str:
+    """The one-page guide to a pack, listing its tracking codes (what the PDF shows)."""
+    rows = [
+        {**row, "language_name": _i18n.language_info(row["language"]).native_name} for row in codes
+    ]
+    template = template_env(language, spec.id).get_template("partner_pack/guide.html")
+    return template.render(
+        spec=spec,
+        facts=event_facts(spec, language),
+        partner_name=partner_name,
+        has_radio=has_radio,
+        codes=rows,
+        reply_email=spec.sender.reply_to or spec.sender.email,
+    )
+
+
+def copy_texts(
+    spec: CampaignSpec, settings: Settings, payload: TokenPayload, code: str
+) -> dict[str, str]:
+    """Ready-to-paste email and social-media text for one language of a pack."""
+    env = template_env(payload.language, spec.id)
+    context = {
+        "spec": spec,
+        "facts": event_facts(spec, payload.language),
+        "code": code,
+        "rsvp_url": rsvp_url(settings, sign(settings, payload)),
+        "reply_email": spec.sender.reply_to or spec.sender.email,
+    }
+    return {
+        name: tidy_text(env.get_template(template).render(context))
+        for template, name in (
+            ("partner_pack/email_copy.txt", "email-text"),
+            ("partner_pack/social.txt", "social-media"),
+        )
+    }
+
+
 def build_pack(
     spec: CampaignSpec,
     settings: Settings,
@@ -105,7 +148,6 @@ def build_pack(
     their (language, code) pairs for the guide.
     """
     langs = pack_languages(spec, partner.languages, languages)
-    reply_email = spec.sender.reply_to or spec.sender.email
     files: list[tuple[str, bytes]] = list(radio_files)
     codes: list[dict[str, str]] = []
     first_code = ""
@@ -113,15 +155,6 @@ def build_pack(
         payload = TokenPayload(spec.id, wave, "partner_pack", lang, partner=partner.partner_id)
         code = code_for(payload)
         first_code = first_code or code
-        url = rsvp_url(settings, sign(settings, payload))
-        env = template_env(lang, spec.id)
-        context = {
-            "spec": spec,
-            "facts": event_facts(spec, lang),
-            "code": code,
-            "rsvp_url": url,
-            "reply_email": reply_email,
-        }
         edition = FlyerEdition("flyer-a4", "A4")
         files.append(
             (
@@ -129,11 +162,7 @@ def build_pack(
                 render_flyer(spec, settings, payload, code, edition),
             )
         )
-        for template, name in (
-            ("partner_pack/email_copy.txt", "email-text"),
-            ("partner_pack/social.txt", "social-media"),
-        ):
-            text = tidy_text(env.get_template(template).render(context))
+        for name, text in copy_texts(spec, settings, payload, code).items():
             files.append((f"text/{lang}/{name}-{lang}.txt", text.encode("utf-8")))
         codes.append(
             {
@@ -148,21 +177,8 @@ def build_pack(
             {"channel": "radio", "language": lang, "folder": f"radio/{lang}/", "code": code}
         )
     guide_lang = langs[0] if langs else spec.source_language
-    for row in codes:
-        row["language_name"] = _i18n.language_info(row["language"]).native_name
-    guide_html = (
-        template_env(guide_lang, spec.id)
-        .get_template("partner_pack/guide.html")
-        .render(
-            spec=spec,
-            facts=event_facts(spec, guide_lang),
-            partner_name=partner.name,
-            has_radio=bool(radio_files),
-            codes=codes,
-            reply_email=reply_email,
-        )
-    )
-    files.append((f"guide-{guide_lang}.pdf", html_to_pdf(guide_html)))
+    html = guide_html(spec, guide_lang, partner.name, bool(radio_files), codes)
+    files.append((f"guide-{guide_lang}.pdf", html_to_pdf(html)))
     return Artifact(
         channel="partner_pack",
         kind="pack",
@@ -174,6 +190,43 @@ def build_pack(
         description=f"pack for {partner.name} ({', '.join(langs)}): "
         f"{len(files)} files, codes {', '.join(row['code'] for row in codes)}",
     )
+
+
+def pack_email_parts(
+    spec: CampaignSpec,
+    settings: Settings,
+    wave: int,
+    partner_id: str,
+    partner_name: str,
+    language: str,
+    *,
+    delivery_id: int | None = None,
+    has_radio: bool = True,
+) -> dict[str, str]:
+    """Subject, HTML, text, token and unsubscribe URL of the pack email."""
+    from outreach.channels.email import inline_css
+
+    token = signer(settings).sign(
+        TokenPayload(
+            spec.id, wave, "partner_pack", language, delivery=delivery_id, partner=partner_id
+        )
+    )
+    env = template_env(language, spec.id)
+    context: dict[str, Any] = {
+        "spec": spec,
+        "facts": event_facts(spec, language),
+        "partner_name": partner_name,
+        "has_radio": has_radio,
+        "reply_email": spec.sender.reply_to or spec.sender.email,
+        "unsubscribe_url": unsubscribe_url(settings, token),
+    }
+    return {
+        "subject": env.get_template("partner_pack/pack_subject.txt").render(context).strip(),
+        "html": inline_css(env.get_template("partner_pack/pack_email.html").render(context)),
+        "text": tidy_text(env.get_template("partner_pack/pack_email.txt").render(context)),
+        "token": token,
+        "unsubscribe_url": context["unsubscribe_url"],
+    }
 
 
 def render_pack_email(
@@ -193,22 +246,16 @@ def render_pack_email(
     data = path.read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         has_radio = any(name.startswith("radio/") for name in archive.namelist())
-    token = signer(settings).sign(
-        TokenPayload(
-            spec.id, wave, "partner_pack", language, delivery=delivery_id, partner=partner_id
-        )
+    parts = pack_email_parts(
+        spec,
+        settings,
+        wave,
+        partner_id,
+        partner_name,
+        language,
+        delivery_id=delivery_id,
+        has_radio=has_radio,
     )
-    env = template_env(language, spec.id)
-    context: dict[str, Any] = {
-        "spec": spec,
-        "facts": event_facts(spec, language),
-        "partner_name": partner_name,
-        "has_radio": has_radio,
-        "reply_email": spec.sender.reply_to or spec.sender.email,
-        "unsubscribe_url": unsubscribe_url(settings, token),
-    }
-    from outreach.channels.email import inline_css
-
     return Message(
         delivery_id=delivery_id,
         campaign_id=spec.id,
@@ -220,16 +267,16 @@ def render_pack_email(
         from_address=spec.sender.email,
         from_name=spec.sender.name,
         reply_to=spec.sender.reply_to,
-        subject=env.get_template("partner_pack/pack_subject.txt").render(context).strip(),
-        html=inline_css(env.get_template("partner_pack/pack_email.html").render(context)),
-        text=tidy_text(env.get_template("partner_pack/pack_email.txt").render(context)),
-        token=token,
+        subject=parts["subject"],
+        html=parts["html"],
+        text=parts["text"],
+        token=parts["token"],
         headers={
             "Content-Language": language,
             "X-Outreach-Campaign": spec.id,
             "X-Outreach-Wave": str(wave),
             "X-Outreach-Delivery": str(delivery_id),
-            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+            "List-Unsubscribe": f"<{parts['unsubscribe_url']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
         attachments=[Attachment(f"{spec.id}-{partner_id}-pack.zip", "application/zip", data)],

@@ -130,6 +130,16 @@ def render_brief(spec: CampaignSpec, language: str, code: str, station_name: str
     return tidy_text(env.get_template("radio/brief.txt").render(context))
 
 
+def script_html(
+    spec: CampaignSpec, language: str, spots: list[Spot], brief: str, code: str, station_name: str
+) -> str:
+    """Spots and brief as one printable HTML page (what the PDF shows)."""
+    template = template_env(language, spec.id).get_template("radio/script.html")
+    return template.render(
+        spec=spec, spots=spots, brief=brief, code=code, station_name=station_name
+    )
+
+
 def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
@@ -190,11 +200,7 @@ def render_radio(
             **base,
         )
     )
-    html = (
-        template_env(language, spec.id)
-        .get_template("radio/script.html")
-        .render(spec=spec, spots=spots, brief=brief, code=code, station_name=station_name)
-    )
+    html = script_html(spec, language, spots, brief, code, station_name)
     artifacts.append(
         Artifact(
             kind="radio-pdf",
