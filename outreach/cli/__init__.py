@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from outreach.cli import (
     follow_up,  # noqa: F401  (registers commands)
+    preview,  # noqa: F401  (registers commands)
     responses,  # noqa: F401  (registers commands)
     validate,  # noqa: F401  (registers commands)
 )
