@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -281,7 +282,7 @@ class _Reader:
         if get["phone"]:
             try:
                 parsed = phonenumbers.parse(get["phone"], self.settings.phone_region)
-                if not phonenumbers.is_valid_number(parsed):
+                if not phonenumbers.is_possible_number(parsed):
                     raise phonenumbers.NumberParseException(1, "invalid")
                 phone = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
             except phonenumbers.NumberParseException:
@@ -383,10 +384,14 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         raise InvalidInput(
             [Problem(str(path), None, "", "is not UTF-8 text; save it as CSV UTF-8")]
         ) from None
-    reader = csv.DictReader(text.splitlines())
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    return header, list(reader)
+    # csv.reader (not DictReader) so a blank line still counts as a row: row numbers must
+    # match what the spreadsheet shows.
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    if not records:
+        return [], []
+    header = [(h or "").strip().lower() for h in records[0]]
+    rows = [dict(zip(header, record, strict=False)) for record in records[1:]]
+    return header, rows
 
 
 def import_responses(
