@@ -140,8 +140,12 @@ def _parse_rsvp(form: Any, view: CampaignView) -> tuple[dict[str, Any], dict[str
     return values, errors
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
-    """The tracking app over the work directory's store (migrated to the newest schema)."""
+def create_app(settings: Settings, *, store: Store | None = None, source: str = "web") -> FastAPI:
+    """The tracking app over the work directory's store (migrated to the newest schema).
+
+    `store` reuses an open store; `source` labels what this app records (the demo's
+    simulator runs its own in-process app with `source="simulated"`).
+    """
     if store is None:
         settings.ensure_workdir()
         store = Store(settings.database_url)
@@ -183,7 +187,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         if not _allowed_target(target, token, view):
             # Not a URL this campaign owns: never redirect (no open redirect), record nothing.
             return tracker.html("error.html", payload.language, None, status=400)
-        record_click(store, payload, target=target)
+        record_click(store, payload, target=target, source=source)
         return RedirectResponse(target, status_code=302, headers=_HEADERS)
 
     # -- RSVP ------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             return tracker.not_found()
         payload, view = found
         kind = "scan" if payload.channel in _PRINT_CHANNELS else "visit"
-        record_scan(store, payload, kind=kind)
+        record_scan(store, payload, kind=kind, source=source)
         return _rsvp_page(token, payload, view, form=_empty_form(), errors={}, status=200)
 
     @app.post("/rsvp/{token}")
@@ -244,7 +248,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             barriers=values["barriers"],
             barrier_text=values["barrier_text"],
         )
-        await run_in_threadpool(record_rsvp, store, payload, answer, submission_id=submission)
+        await run_in_threadpool(
+            record_rsvp, store, payload, answer, submission_id=submission, source=source
+        )
         # Post/Redirect/Get: a reload of the thank-you page never re-submits.
         query = urlencode({"s": submission})
         return RedirectResponse(f"/rsvp/{token}/thanks?{query}", status_code=303)
@@ -299,7 +305,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         payload, view = found
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
-        done = await run_in_threadpool(record_unsubscribe, store, payload, source="web")
+        done = await run_in_threadpool(record_unsubscribe, store, payload, source=source)
         if one_click:
             # RFC 8058: the mail client only needs a 2xx, and gets it after the commit.
             if not done:
