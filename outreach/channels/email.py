@@ -253,8 +253,6 @@ def to_mime(message: Message) -> EmailMessage:
         mime["Reply-To"] = message.reply_to
     mime["Date"] = format_datetime(datetime.now(UTC))
     mime["Message-ID"] = make_msgid(domain=message.from_address.rpartition("@")[2] or None)
-    for key, value in message.headers.items():
-        mime[key] = value
     mime.set_content(message.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     mime.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
     for attachment in message.attachments:
@@ -270,6 +268,11 @@ def to_mime(message: Message) -> EmailMessage:
             filename=attachment.filename,
             params=params,
         )
+    # Last: set_content() drops, and adding attachments moves, Content-* headers such as
+    # Content-Language; they belong on the message itself.
+    for key, value in message.headers.items():
+        del mime[key]
+        mime[key] = value
     return mime
 
 
