@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from outreach.cli import (
     follow_up,  # noqa: F401  (registers commands)
+    launch,  # noqa: F401  (registers commands)
     preview,  # noqa: F401  (registers commands)
     responses,  # noqa: F401  (registers commands)
+    simulate,  # noqa: F401  (registers commands)
     validate,  # noqa: F401  (registers commands)
 )
 from outreach.cli.app import app

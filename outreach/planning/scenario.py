@@ -26,6 +26,7 @@ scenario = load_scenario("bench/scenarios/london-consultation.yaml")  # InvalidI
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,19 @@ class ChannelCost(_Model):
 
 
 class ScenarioGroup(_Model):
-    id: str = Field(..., pattern=r"^[^:\s]+:[^:\s]+$", description="dimension:value")
+    id: str = Field(..., description="dimension:value, e.g. age:65-plus")
     population_share: float = Field(..., gt=0, le=1)
     size: int = Field(..., ge=1)
     reachable: dict[str, float] = Field(default_factory=dict)
     response_rate: dict[str, float] = Field(default_factory=dict)
     fatigue: float = Field(1.0, gt=0, le=1)
+
+    @field_validator("id")
+    @classmethod
+    def _group_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[^:\s]+:[^:\s]+", value):
+            raise ValueError(f"{value!r} is not a group id like age:65-plus (dimension:value)")
+        return value
 
     @field_validator("reachable", "response_rate")
     @classmethod
