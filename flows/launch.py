@@ -31,10 +31,10 @@ def launch(
     """Wave 1 of the campaign in `spec_path`; returns ids and counts."""
     logger = get_run_logger()
     spec_path = str(Path(spec_path).resolve())
-    checked = validate(spec_path, workdir, allow_fallback)
+    checked = validate(spec_path, workdir, allow_fallback, now)
     campaign_id = checked["campaign_id"]
     record(spec_path, workdir)
-    new_rows = plan_first_wave(spec_path, workdir, allow_fallback)
+    new_rows = plan_first_wave(spec_path, workdir, allow_fallback, now)
     result: dict[str, Any] = {
         "campaign_id": campaign_id,
         "wave": 1,

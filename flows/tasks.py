@@ -29,11 +29,13 @@ class CampaignHasProblems(RuntimeError):
 
 
 @task(name="validate-campaign")
-def validate(spec_path: str, workdir: str, allow_fallback: str | None = None) -> dict[str, Any]:
+def validate(
+    spec_path: str, workdir: str, allow_fallback: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     from outreach.validation import validate_campaign
 
     settings = settings_at(workdir)
-    report = validate_campaign(spec_path, settings, allow_fallback=allow_fallback)
+    report = validate_campaign(spec_path, settings, allow_fallback=allow_fallback, now=now)
     if report.problems:
         raise CampaignHasProblems(
             f"the campaign has {len(report.problems)} problem(s); run `outreach validate "
@@ -51,7 +53,6 @@ def validate(spec_path: str, workdir: str, allow_fallback: str | None = None) ->
 @task(name="record-campaign")
 def record(spec_path: str, workdir: str) -> dict[str, Any]:
     from outreach.audience import record_campaign
-
     from outreach.campaign import load_campaign
     from outreach.contacts import load_sources
 
@@ -67,16 +68,17 @@ def record(spec_path: str, workdir: str) -> dict[str, Any]:
 
 
 @task(name="plan-first-wave")
-def plan_first_wave(spec_path: str, workdir: str, allow_fallback: str | None = None) -> int:
+def plan_first_wave(
+    spec_path: str, workdir: str, allow_fallback: str | None = None, now: datetime | None = None
+) -> int:
     from outreach.audience import plan_first_wave as plan
-
     from outreach.campaign import load_campaign
 
     settings = settings_at(workdir)
     spec = load_campaign(spec_path)
     store = open_store(settings)
     try:
-        return plan(store, spec, settings, allow_fallback=allow_fallback)
+        return plan(store, spec, settings, allow_fallback=allow_fallback, now=now)
     finally:
         store.dispose()
 
