@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from outreach.cli import (
+    demo,  # noqa: F401  (registers commands)
     follow_up,  # noqa: F401  (registers commands)
     launch,  # noqa: F401  (registers commands)
     preview,  # noqa: F401  (registers commands)
