@@ -16,8 +16,11 @@ event.kind, event.answer, event.channel               # ('rsvp', 'yes', 'flyer')
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -90,8 +93,29 @@ def _dedupe_insert(store: Store) -> Insert:
     return (
         _insert(store)(ResponseEvent)
         .on_conflict_do_nothing(index_elements=["external_id"])
-        .returning(ResponseEvent.external_id)
+        .returning(ResponseEvent.external_id, ResponseEvent.id)
     )
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Store, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def _writer(store: Store) -> Iterator[None]:
+    """One writer at a time per SQLite store in this process.
+
+    SQLite allows one writer; without this, concurrent request threads wait in SQLite's
+    busy handler, which sleeps in growing steps and makes tail latency terrible. A lock
+    hands the database over immediately. PostgreSQL needs no such thing.
+    """
+    if not store.is_sqlite:
+        yield
+        return
+    lock = _WRITE_LOCKS.get(store)
+    if lock is None:
+        lock = _WRITE_LOCKS.setdefault(store, threading.Lock())
+    with lock:
+        yield
 
 
 def insert_events(store: Store, rows: Sequence[dict[str, Any]]) -> int:
@@ -99,8 +123,24 @@ def insert_events(store: Store, rows: Sequence[dict[str, Any]]) -> int:
 
     Returns how many were new. Committed when this returns.
     """
+    return len(_insert_returning(store, rows))
+
+
+def _insert_returning(store: Store, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert (deduplicated, committed); `external_id -> id` of the rows that were new."""
     if not rows:
-        return 0
+        return {}
+    prepared = _prepare(rows)
+    with _writer(store), store.session() as session:
+        _attach_deliveries(session, prepared)
+        # Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip per few
+        # hundred rows; RETURNING yields only the rows actually inserted.
+        result = session.execute(_dedupe_insert(store), prepared)
+        return {row[0]: row[1] for row in result.all()}
+
+
+def _prepare(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Complete rows with defaults (every row needs every column for a multi-row insert)."""
     now = now_utc()
     prepared = []
     seen: set[str] = set()
@@ -125,11 +165,38 @@ def insert_events(store: Store, rows: Sequence[dict[str, Any]]) -> int:
                 **row,
             }
         )
-    with store.session() as session:
-        # Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip per few
-        # hundred rows; RETURNING yields only the rows actually inserted.
-        result = session.execute(_dedupe_insert(store), prepared)
-        return len(result.all())
+    return prepared
+
+
+def _attach_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Fill `contact_pk` from the ledger for rows naming a delivery of their campaign.
+
+    A delivery id that is not in the ledger for that campaign (a stale or foreign token)
+    is dropped rather than stored as a dangling reference.
+    """
+    wanted = {r["delivery_id"] for r in rows if r.get("delivery_id") is not None}
+    if not wanted:
+        return
+    found = {}
+    for chunk in _chunked(sorted(wanted)):
+        for d_id, campaign, contact in session.execute(
+            select(Delivery.id, Delivery.campaign_id, Delivery.contact_pk).where(
+                Delivery.id.in_(chunk)
+            )
+        ):
+            found[d_id] = (campaign, contact)
+    for row in rows:
+        if row.get("delivery_id") is None:
+            continue
+        match = found.get(row["delivery_id"])
+        if match is None or match[0] != row["campaign_id"]:
+            row["delivery_id"] = None
+        elif row.get("contact_pk") is None:
+            row["contact_pk"] = match[1]
+
+
+def _chunked(items: list[int], size: int = 500) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def resolve_delivery(session: Session, payload: TokenPayload) -> tuple[int | None, int | None]:
@@ -146,11 +213,8 @@ def resolve_delivery(session: Session, payload: TokenPayload) -> tuple[int | Non
     return row[0], row[1]
 
 
-def _base_row(
-    store: Store, payload: TokenPayload, kind: str, source: str, external_id: str
-) -> dict[str, Any]:
-    with store.session() as session:
-        delivery_id, contact_pk = resolve_delivery(session, payload)
+def _base_row(payload: TokenPayload, kind: str, source: str, external_id: str) -> dict[str, Any]:
+    """An event row for a token; `insert_events` checks the delivery and adds the contact."""
     return {
         "external_id": external_id,
         "campaign_id": payload.campaign,
@@ -159,11 +223,20 @@ def _base_row(
         "language": payload.language,
         "kind": kind,
         "source": source,
-        "delivery_id": delivery_id,
-        "contact_pk": contact_pk,
+        "delivery_id": payload.delivery,
+        "contact_pk": None,
         "partner_id": payload.partner,
         "point": payload.point,
     }
+
+
+def _store_one(store: Store, row: dict[str, Any]) -> ResponseEvent:
+    """Insert one event; return it as stored (the earlier one if it was a duplicate)."""
+    (prepared,) = _prepare([row])
+    new = _insert_returning(store, [prepared])
+    if new:
+        return ResponseEvent(id=new[prepared["external_id"]], **prepared)
+    return _fetch(store, row["external_id"])
 
 
 def _fetch(store: Store, external_id: str) -> ResponseEvent:
@@ -194,7 +267,7 @@ def record_rsvp(
     if problems:
         raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
     external_id = f"rsvp:{payload.campaign}:{submission_id}"
-    row = _base_row(store, payload, "rsvp", source, external_id)
+    row = _base_row(payload, "rsvp", source, external_id)
     if contact_pk is not None:
         row["contact_pk"] = contact_pk
     row.update(
@@ -212,8 +285,7 @@ def record_rsvp(
     )
     if occurred_at is not None:
         row["occurred_at"] = occurred_at
-    insert_events(store, [row])
-    return _fetch(store, external_id)
+    return _store_one(store, row)
 
 
 def record_click(
@@ -227,12 +299,11 @@ def record_click(
 ) -> ResponseEvent:
     """Store a click on a tracked link (each click is its own event unless an id is given)."""
     external_id = external_id or f"click:{uuid.uuid4().hex}"
-    row = _base_row(store, payload, "click", source, external_id)
+    row = _base_row(payload, "click", source, external_id)
     row["data"] = {"target": target}
     if occurred_at is not None:
         row["occurred_at"] = occurred_at
-    insert_events(store, [row])
-    return _fetch(store, external_id)
+    return _store_one(store, row)
 
 
 def record_scan(
@@ -246,11 +317,10 @@ def record_scan(
 ) -> ResponseEvent:
     """Store a visit to the RSVP page: `scan` for print/partner QR codes, `visit` otherwise."""
     external_id = external_id or f"{kind}:{uuid.uuid4().hex}"
-    row = _base_row(store, payload, kind, source, external_id)
+    row = _base_row(payload, kind, source, external_id)
     if occurred_at is not None:
         row["occurred_at"] = occurred_at
-    insert_events(store, [row])
-    return _fetch(store, external_id)
+    return _store_one(store, row)
 
 
 def record_unsubscribe(store: Store, payload: TokenPayload, *, source: str = "web") -> bool:
@@ -271,7 +341,7 @@ def record_unsubscribe(store: Store, payload: TokenPayload, *, source: str = "we
         contact_pk=contact_pk,
         campaign_id=payload.campaign,
     )
-    row = _base_row(store, payload, "unsubscribe", source, f"unsubscribe:{delivery_id}")
+    row = _base_row(payload, "unsubscribe", source, f"unsubscribe:{delivery_id}")
     insert_events(store, [row])
     return True
 
