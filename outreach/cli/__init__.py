@@ -8,6 +8,7 @@ from outreach.cli import (
     launch,  # noqa: F401  (registers commands)
     preview,  # noqa: F401  (registers commands)
     responses,  # noqa: F401  (registers commands)
+    serve,  # noqa: F401  (registers commands)
     simulate,  # noqa: F401  (registers commands)
     validate,  # noqa: F401  (registers commands)
 )
