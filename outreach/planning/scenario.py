@@ -100,7 +100,7 @@ class Scenario(_Model):
                 "in exactly one group, so they must add up to 1"
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -127,7 +127,7 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
             location = _location(tuple(err["loc"]))
             if not location and ": " in message:
                 # Cross-field checks name their fields themselves: one problem each.
-                for part in message.split("; "):
+                for part in message.split("\n"):
                     field_name, _, text = part.partition(": ")
                     problems.append(Problem(source, None, field_name, text))
                 continue
