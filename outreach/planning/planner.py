@@ -119,18 +119,27 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _representation(store: Store, spec: CampaignSpec) -> tuple[pd.DataFrame, int]:
+    """F's representation table (audience groups only) and the number of respondents.
+
+    Adds `denominator`: the respondents a group's share is taken of (F's `stated`, the
+    respondents whose group in that dimension is known), used to compute needs.
+    """
     table = adapters.representation_table(store, spec.id)
     if spec.audience.groups and not table.empty:
         table = table[table["group"].isin(spec.audience.groups)]
+    table = table.reset_index(drop=True)
     people = respondents_frame(store, [spec.id])
-    own_total = int(people["answer"].isin(POSITIVE).sum())
-    total = own_total
-    for respondents, share in zip(
-        table.get("respondents", []), table.get("share", []), strict=False
-    ):
-        if share and share > 0 and not math.isnan(share):
-            total = max(total, round(respondents / share))
-    return table.reset_index(drop=True), total
+    total = int(people["answer"].isin(POSITIVE).sum())
+    if "total_respondents" in table and len(table):
+        total = max(total, int(table["total_respondents"].max()))
+    if "stated" in table:
+        table["denominator"] = table["stated"].astype(int)
+    else:
+        table["denominator"] = [
+            round(r / s) if s and s > 0 and not math.isnan(s) else total
+            for r, s in zip(table["respondents"], table["share"], strict=True)
+        ]
+    return table, total
 
 
 def _group_barriers(store: Store, campaign_id: str) -> dict[str, dict[str, int]]:
@@ -204,8 +213,8 @@ def plan_follow_up(
     for row in table.to_dict("records"):
         group = str(row["group"])
         population[group] = float(row["population_share"])
-        if total == 0:
-            under = True  # nobody has answered: every group is still missing
+        if total == 0 or int(row["denominator"]) == 0:
+            under = True  # nobody (in this dimension) has answered: the group is missing
         elif "underreached" in row and row["underreached"] is not None:
             under = bool(row["underreached"])
         else:
@@ -230,7 +239,10 @@ def plan_follow_up(
     if plan.next_wave > spec.waves.max_waves:
         plan.stop_reason = MAX_WAVES
         return plan
-    _decide(store, spec, plan, population, total)
+    denominators = {
+        str(g): int(d) for g, d in zip(table["group"], table["denominator"], strict=True)
+    }
+    _decide(store, spec, plan, population, denominators)
     return plan
 
 
@@ -239,17 +251,24 @@ def _decide(
     spec: CampaignSpec,
     plan: FollowUpPlan,
     population: dict[str, float],
-    total: int,
+    denominators: dict[str, int],
 ) -> None:
     wanted = {g.group: g for g in plan.underreached}
     channels = spec.channels.enabled()
-    needs = response_needs(
-        {g.group: g.respondents for g in plan.groups},
-        population,
-        spec.audience.target_ratio,
-        list(wanted),
-        total=total,
-    )
+    # Shares are per dimension (age groups add up to all respondents who stated an age),
+    # so needs are solved dimension by dimension.
+    needs: dict[str, float] = {}
+    for dimension in sorted({g.split(":", 1)[0] for g in population}):
+        members = [g for g in plan.groups if g.group.split(":", 1)[0] == dimension]
+        needs.update(
+            response_needs(
+                {g.group: g.respondents for g in members},
+                {g.group: population[g.group] for g in members},
+                spec.audience.target_ratio,
+                [g.group for g in members if g.group in wanted],
+                total=max(denominators.get(g.group, 0) for g in members),
+            )
+        )
     evidence = gather_evidence(store, population, channels)
     audience = email_audience(
         store,
