@@ -99,7 +99,7 @@ def _renderers(
     def flyer_all() -> None:
         payload = TokenPayload(spec.id, 1, "flyer", language, point="sample")
         for edition in flyer.editions(spec, language):
-            flyer.flyer_html(spec, settings, payload, SAMPLE_CODE, edition)
+            flyer.flyer_html(spec, settings, payload, SAMPLE_CODE, edition, qr=False)
 
     def pack_all() -> None:
         payload = TokenPayload(spec.id, 1, "partner_pack", language, partner="sample")

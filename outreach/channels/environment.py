@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from outreach.channels import _i18n
 
@@ -52,6 +53,32 @@ class CountingLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
+class SharedBytecodeCache(jinja2.BytecodeCache):
+    """Compiled template code shared by every language's environment (in memory).
+
+    The code Jinja generates does not depend on the translations (gettext is looked up at
+    render time), so ten languages need one compilation per template, not ten. Jinja
+    checks the source checksum, so an edited template is compiled again.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self) -> None:
+        self._store.clear()
+
+
+_BYTECODE = SharedBytecodeCache()
+
+
 def _autoescape(name: str | None) -> bool:
     return bool(name) and str(name).endswith((".html", ".xml", ".svg"))
 
@@ -71,6 +98,7 @@ def _build_env(lang: str, campaign_id: str | None) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         auto_reload=False,
         cache_size=400,
+        bytecode_cache=_BYTECODE,
         keep_trailing_newline=True,
         lstrip_blocks=True,
     )
@@ -102,6 +130,7 @@ def clear_cache() -> None:
     """Forget compiled templates and translations (after catalogs changed on disk)."""
     _build_env.cache_clear()
     _KNOWN.clear()
+    _BYTECODE.clear()
 
 
 def template_names(channel: str) -> list[str]:
