@@ -254,6 +254,7 @@ def served_api(settings: Settings) -> str | None:
 @contextmanager
 def _using_api(api_url: str) -> Iterator[str]:
     """Point this process's Prefect client at `api_url` (also when Prefect is loaded)."""
+    previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = api_url
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -264,7 +265,10 @@ def _using_api(api_url: str) -> Iterator[str]:
             finally:
                 flush_client_side()
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
 
 
 @contextmanager
@@ -279,7 +283,8 @@ def prefect_api(
     prefect_environment(settings)
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
-        yield configured
+        with _using_api(configured):
+            yield configured
         return
     running = served_api(settings)
     if running:
