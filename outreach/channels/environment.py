@@ -63,6 +63,7 @@ class SharedBytecodeCache(jinja2.BytecodeCache):
 
     def __init__(self) -> None:
         self._store: dict[str, bytes] = {}
+        self.compiled = 0  # templates actually compiled (a miss here means compile)
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         data = self._store.get(bucket.key)
@@ -70,10 +71,12 @@ class SharedBytecodeCache(jinja2.BytecodeCache):
             bucket.bytecode_from_string(data)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled += 1
         self._store[bucket.key] = bucket.bytecode_to_string()
 
     def clear(self) -> None:
         self._store.clear()
+        self.compiled = 0
 
 
 _BYTECODE = SharedBytecodeCache()
@@ -124,6 +127,11 @@ def compilations(env: jinja2.Environment) -> int:
 def total_compilations() -> int:
     """Compilations across every environment built so far (for benchmarks)."""
     return sum(compilations(_build_env(*key)) for key in _KNOWN)
+
+
+def code_compilations() -> int:
+    """Templates compiled to Python code so far, across all languages (shared bytecode)."""
+    return _BYTECODE.compiled
 
 
 def clear_cache() -> None:
