@@ -46,16 +46,19 @@ def resolve_code(store: Store, code: str) -> TokenPayload | None:
     return _resolve(store, code)
 
 
+_PASSTHROUGH = gettext.NullTranslations()  # one object: the web app caches by identity
+
+
 def get_translations(lang: str, campaign_id: str | None = None) -> gettext.NullTranslations:
     """B's translations (template messages + campaign strings); English passthrough until then."""
     try:
         from outreach.i18n.catalog import get_translations as _get
     except ImportError:  # pragma: no cover - only while i18n is being built
-        return gettext.NullTranslations()
+        return _PASSTHROUGH
     try:
         return _get(lang, campaign_id)
     except (FileNotFoundError, KeyError, LookupError):
-        return gettext.NullTranslations()
+        return _PASSTHROUGH
 
 
 def language_info(code: str) -> Any:

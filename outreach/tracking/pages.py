@@ -102,7 +102,7 @@ class Pages:
         self.store = store
         self.region = region  # dates follow local conventions: en in GB is en_GB
         self._loader = jinja2.FileSystemLoader(str(templates))
-        self._envs: dict[tuple[str, str | None], jinja2.Environment] = {}
+        self._envs: dict[tuple[str, str | None], tuple[Any, jinja2.Environment]] = {}
         self._campaigns: dict[str, tuple[float, CampaignView | None]] = {}
         self._lock = threading.Lock()
 
@@ -154,26 +154,32 @@ class Pages:
 
     # -- templates -------------------------------------------------------------------
     def env(self, lang: str, campaign_id: str | None) -> jinja2.Environment:
+        """The environment for a language, rebuilt when its catalogs change on disk.
+
+        i18n caches translations per (language, campaign) and hands out a new object when
+        a PO file changes, so a reviewed translation shows without restarting the server.
+        """
         key = (lang, campaign_id)
-        env = self._envs.get(key)
-        if env is not None:
-            return env
+        translations = _deps.get_translations(lang, campaign_id)
+        cached = self._envs.get(key)
+        if cached is not None and cached[0] is translations:
+            return cached[1]
         with self._lock:
-            env = self._envs.get(key)
-            if env is None:
-                env = jinja2.Environment(
-                    loader=self._loader,
-                    autoescape=True,
-                    undefined=jinja2.StrictUndefined,
-                    extensions=["jinja2.ext.i18n"],
-                    auto_reload=False,
-                )
-                translations = _deps.get_translations(lang, campaign_id)
-                env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
-                # Campaign strings (title, venue, barrier answers) are plain text from the
-                # spec: translated, then escaped like any other value.
-                env.filters["tr"] = lambda text: translations.gettext(str(text)) if text else ""
-                self._envs[key] = env
+            cached = self._envs.get(key)
+            if cached is not None and cached[0] is translations:
+                return cached[1]
+            env = jinja2.Environment(
+                loader=self._loader,
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+                extensions=["jinja2.ext.i18n"],
+                auto_reload=False,
+            )
+            env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+            # Campaign strings (title, venue, barrier answers) are plain text from the
+            # spec: translated, then escaped like any other value.
+            env.filters["tr"] = lambda text: translations.gettext(str(text)) if text else ""
+            self._envs[key] = (translations, env)
         return env
 
     def render(self, template: str, lang: str, view: CampaignView | None, **context: Any) -> str:
