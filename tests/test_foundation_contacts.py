@@ -235,3 +235,48 @@ def test_fifty_thousand_contacts_validate(settings: Settings, tmp_path: Path) ->
     assert problems == []
     assert len(sources.contacts) == 50_000
     assert sources.contacts["phone"].dropna().str.startswith("+44").all()
+
+
+ADDRESSES = [
+    "a@example.org",
+    "Ana.Garcia@Example.ORG",
+    "o'brien+news@mail.example.co.uk",
+    "a..b@example.org",
+    ".a@example.org",
+    "a.@example.org",
+    "a@b",
+    "a@b.c",
+    "a@-b.org",
+    "a@b-.org",
+    "a@x.invalid",
+    "a@x.test",
+    "a@localhost",
+    "a@xn--80ak6aa92e.com",
+    "a@xn--zz.com",
+    "x" * 65 + "@example.org",
+    "x" * 64 + "@example.org",
+    "a@" + "b" * 64 + ".org",
+    "a@b.123",
+    "a b@example.org",
+    '"a b"@example.org',
+    "josé@example.org",
+    "a@exämple.org",
+    "a@[127.0.0.1]",
+    "a@example.org.",
+]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
+    """The plain-ASCII shortcut never accepts what email-validator would reject."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from outreach.contacts import _check_email, _plain_email
+
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    if _plain_email(address):
+        assert expected == address.lower()
+    assert _check_email.__wrapped__(address)[0] == expected
