@@ -475,3 +475,44 @@ def test_counting_events_commits_before_answering(seeded, settings) -> None:  # 
             == 1
         )
     other.dispose()
+
+
+def test_one_click_unsubscribe_stops_the_next_waves_email(sqlite_store, settings) -> None:  # type: ignore[no-untyped-def]
+    """Through delivery's real send path: the unsubscribed person's wave-2 row is suppressed."""
+    service = pytest.importorskip("outreach.delivery.service")
+    from datetime import UTC, datetime, timedelta
+
+    from test_tracking_support import _sample
+
+    from outreach.campaign import load_campaign
+    from outreach.store.models import Delivery, Wave
+
+    seeded = seed(sqlite_store, settings)
+    app = create_app(settings, store=sqlite_store)
+    response = request(
+        app, "POST", f"/u/{seeded.email_token('c3')}", data={"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+    with sqlite_store.session() as session:
+        session.add(Wave(campaign_id=CAMPAIGN, number=2, status="scheduled"))
+        for contact_id in ("c1", "c3"):
+            pk = seeded.contacts[contact_id]
+            session.add(
+                Delivery(campaign_id=CAMPAIGN, wave=2, recipient=f"c:{pk}", contact_pk=pk,
+                         channel="email", language="en", status="pending")
+            )  # fmt: skip
+    spec = load_campaign(_sample())
+    # Noon on a weekday, a month after wave 1: no quiet hours, no minimum gap in the way.
+    when = datetime(2027, 4, 14, 12, 0, tzinfo=UTC) + timedelta(days=0)
+    counts = service.send_batch(sqlite_store, settings, spec, 2, now=when)
+    assert counts.suppressed == 1
+    with sqlite_store.session() as session:
+        statuses = dict(
+            session.execute(
+                select(Delivery.contact_pk, Delivery.status).where(Delivery.wave == 2)
+            ).all()
+        )
+    assert statuses[seeded.contacts["c3"]] == "suppressed"
+    assert statuses[seeded.contacts["c1"]] != "suppressed"
+    outbox = list(settings.outbox_dir.rglob("*")) if settings.outbox_dir.exists() else []
+    assert not any(b"john@example.org" in p.read_bytes() for p in outbox if p.is_file())
