@@ -20,14 +20,16 @@ with `css_inline` so it survives clients that strip `<style>`.
 
 from __future__ import annotations
 
+import base64
 import mimetypes
+import quopri
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
-from email.headerregistry import Address
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
 import css_inline
@@ -49,9 +51,9 @@ SUBJECT_TEMPLATE = "email/subject.txt"
 ICS_FILENAME = "invitation.ics"
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
 
-# Long unbreakable header values (List-Unsubscribe's URL) must not be RFC 2047-encoded:
+# Long unbreakable header values (List-Unsubscribe's URL) must not be folded or encoded:
 # mail clients need the URL verbatim. RFC 5322 allows lines up to 998 characters.
-MIME_POLICY = email_policy.default.clone(max_line_length=998)
+FAST_POLICY = email_policy.compat32.clone(max_line_length=998)
 
 # One inliner for the process: it is stateless and thread-safe.
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
@@ -234,45 +236,84 @@ def _split_type(content_type: str) -> tuple[str, str, dict[str, str]]:
     return maintype or "application", subtype or "octet-stream", params
 
 
-def _address(name: str, address: str) -> Address:
-    local, _, domain = address.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
+def _header_text(value: str) -> str:
+    """RFC 2047-encode a header value only when it is not plain ASCII (names, subjects)."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode()
+
+
+def _leaf(content_type: str, payload: str, encoding: str, **headers: str) -> EmailMessage:
+    part = EmailMessage(policy=FAST_POLICY)
+    part["Content-Type"] = content_type
+    part["Content-Transfer-Encoding"] = encoding
+    for key, value in headers.items():
+        part[key.replace("_", "-")] = value
+    part.set_payload(payload)
+    return part
+
+
+def _quoted_printable(text: str) -> str:
+    return quopri.encodestring(text.encode("utf-8")).decode("ascii")
 
 
 def to_mime(message: Message) -> EmailMessage:
     """A standard `EmailMessage`: text + HTML alternatives, then the attachments.
 
     Structure: multipart/mixed [ multipart/alternative [text/plain, text/html], .ics, ... ]
-    (just multipart/alternative when there are no attachments).
+    (just multipart/alternative when there are no attachments). Built part by part with
+    pre-encoded bodies (quoted-printable text, base64 attachments) under the `compat32`
+    header policy: the same bytes as `set_content` would give, several times faster, which
+    matters when delivery serialises thousands of messages.
     """
-    mime = EmailMessage(policy=MIME_POLICY)
-    mime["From"] = _address(message.from_name, message.from_address)
-    mime["To"] = _address(message.to_name, message.to_address)
-    mime["Subject"] = message.subject
-    if message.reply_to:
-        mime["Reply-To"] = message.reply_to
-    mime["Date"] = format_datetime(datetime.now(UTC))
-    mime["Message-ID"] = make_msgid(domain=message.from_address.rpartition("@")[2] or None)
-    mime.set_content(message.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    mime.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    for attachment in message.attachments:
-        maintype, subtype, params = _split_type(
-            attachment.content_type
-            or mimetypes.guess_type(attachment.filename)[0]
-            or "application/octet-stream"
-        )
-        mime.add_attachment(
-            attachment.data,
-            maintype=maintype,
-            subtype=subtype,
-            filename=attachment.filename,
-            params=params,
-        )
-    # Last: set_content() drops, and adding attachments moves, Content-* headers such as
-    # Content-Language; they belong on the message itself.
-    for key, value in message.headers.items():
-        del mime[key]
-        mime[key] = value
+    text = _leaf('text/plain; charset="utf-8"', _quoted_printable(message.text), "quoted-printable")
+    html = _leaf('text/html; charset="utf-8"', _quoted_printable(message.html), "quoted-printable")
+    alternative = EmailMessage(policy=FAST_POLICY)
+    alternative["Content-Type"] = "multipart/alternative"
+    alternative.set_payload([text, html])
+    if message.attachments:
+        mime = EmailMessage(policy=FAST_POLICY)
+        mime["Content-Type"] = "multipart/mixed"
+        parts = [alternative]
+        for attachment in message.attachments:
+            maintype, subtype, params = _split_type(
+                attachment.content_type
+                or mimetypes.guess_type(attachment.filename)[0]
+                or "application/octet-stream"
+            )
+            content_type = f"{maintype}/{subtype}"
+            if maintype == "text":
+                content_type += '; charset="utf-8"'
+            for key, value in params.items():
+                content_type += f"; {key}={value}"
+            content_type += f'; name="{attachment.filename}"'
+            parts.append(
+                _leaf(
+                    content_type,
+                    base64.encodebytes(attachment.data).decode("ascii"),
+                    "base64",
+                    Content_Disposition=f'attachment; filename="{attachment.filename}"',
+                )
+            )
+        mime.set_payload(parts)
+    else:
+        mime = alternative
+    top = {
+        "From": formataddr((message.from_name, message.from_address), charset="utf-8"),
+        "To": formataddr((message.to_name, message.to_address), charset="utf-8"),
+        "Subject": _header_text(message.subject),
+        "Reply-To": message.reply_to,
+        "Date": format_datetime(datetime.now(UTC)),
+        "Message-ID": make_msgid(domain=message.from_address.rpartition("@")[2] or None),
+        "MIME-Version": "1.0",
+        **{key: _header_text(value) for key, value in message.headers.items()},
+    }
+    content_type = mime["Content-Type"]
+    del mime["Content-Type"]
+    for key, value in top.items():
+        if value:
+            mime[key] = value
+    mime["Content-Type"] = content_type
     return mime
 
 
