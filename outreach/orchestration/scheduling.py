@@ -56,9 +56,10 @@ def _note_on_wave(
     """Keep the schedule on the wave row too, when the wave is already planned."""
     from sqlalchemy import select
 
-    from outreach.store import Store, Wave
+    from outreach.orchestration.context import open_store
+    from outreach.store import Wave
 
-    store = Store(settings.database_url)
+    store = open_store(settings)
     try:
         with store.session() as session:
             row = session.scalar(
