@@ -8,11 +8,11 @@ html = env.get_template("email/invitation.html").render(**context)
 compilations(env)      # how many templates this environment has compiled (1 per template)
 ```
 
-Why cached: rendering 10,000 personalised emails must compile each template once per
+Why cached: rendering 10,000 personalised emails must load each template once per
 language, not once per contact. `lru_cache` keeps one environment per (language,
-campaign); Jinja keeps the compiled templates inside it (`auto_reload=False`, so it never
-re-reads the file). `CountingLoader` counts real compilations so tests and benchmarks can
-prove it.
+campaign, translations); Jinja keeps the loaded templates inside it (`auto_reload=False`,
+so it never re-reads the file), and `SharedBytecodeCache` compiles each template's code
+once for all languages. `CountingLoader` counts loads so tests and benchmarks can prove it.
 
 Templates use the i18n extension the old-style way (`{% trans name=name %}...{% endtrans %}`
 and `_("...")`): translated template text is trusted markup, while campaign strings
@@ -22,6 +22,7 @@ Undefined variables raise (`StrictUndefined`), which is what `check_channels` re
 
 from __future__ import annotations
 
+import gettext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ import jinja2.bccache
 from outreach.channels import _i18n
 
 # Every (language, campaign) pair handed out, so totals can be summed for benchmarks.
-_KNOWN: set[tuple[str, str | None]] = set()
+_KNOWN: dict[tuple[str, str | None], gettext.NullTranslations] = {}
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 CHANNEL_TEMPLATE_DIRS = ("email", "radio", "flyer", "partner_pack")
 
@@ -40,8 +41,9 @@ CHANNEL_TEMPLATE_DIRS = ("email", "radio", "flyer", "partner_pack")
 class CountingLoader(jinja2.FileSystemLoader):
     """A file loader that counts how often Jinja asked for a template's source.
 
-    Jinja only asks when it has to compile (the compiled template is cached afterwards),
-    so `loads` is the number of compilations.
+    Jinja asks once per template per environment (the loaded template is cached
+    afterwards), so `loads` counts template loads per language; the Python code behind them
+    is compiled once for all languages (`code_compilations()`).
     """
 
     def __init__(self, searchpath: Path) -> None:
@@ -87,13 +89,21 @@ def _autoescape(name: str | None) -> bool:
 
 
 def template_env(lang: str, campaign_id: str | None = None) -> jinja2.Environment:
-    """The environment for `lang` (and the campaign's own translated strings); cached."""
-    _KNOWN.add((lang, campaign_id))
-    return _build_env(lang, campaign_id)
+    """The environment for `lang` (and the campaign's own translated strings); cached.
+
+    Keyed by the translations object too: i18n hands out a new one when a PO file changes
+    on disk, so reviewed translations are used without a restart (and templates are not
+    recompiled: the bytecode is shared).
+    """
+    translations = _i18n.translations(lang, campaign_id)
+    _KNOWN[(lang, campaign_id)] = translations
+    return _build_env(lang, campaign_id, translations)
 
 
 @lru_cache(maxsize=256)
-def _build_env(lang: str, campaign_id: str | None) -> jinja2.Environment:
+def _build_env(
+    lang: str, campaign_id: str | None, translations: gettext.NullTranslations
+) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=CountingLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
@@ -105,9 +115,7 @@ def _build_env(lang: str, campaign_id: str | None) -> jinja2.Environment:
         keep_trailing_newline=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(  # type: ignore[attr-defined]
-        _i18n.translations(lang, campaign_id), newstyle=False
-    )
+    env.install_gettext_translations(translations, newstyle=False)  # type: ignore[attr-defined]
     info = _i18n.language_info(lang)
     env.globals.update(
         lang=lang,
@@ -126,7 +134,10 @@ def compilations(env: jinja2.Environment) -> int:
 
 def total_compilations() -> int:
     """Compilations across every environment built so far (for benchmarks)."""
-    return sum(compilations(_build_env(*key)) for key in _KNOWN)
+    return sum(
+        compilations(_build_env(lang, campaign_id, translations))
+        for (lang, campaign_id), translations in _KNOWN.items()
+    )
 
 
 def code_compilations() -> int:
