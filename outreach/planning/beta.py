@@ -89,21 +89,24 @@ class Posterior:
     """The response rate of one (group, channel) after the evidence.
 
     `trials` may be fractional: for radio, flyers and partner packs it is an exposure
-    estimate (partner reach times the group's share of that partner's audience).
+    estimate (partner reach times the group's share of that partner's audience). `weight`
+    discounts such estimates: the rate stays successes/trials, but the evidence counts as
+    `trials * weight` people, so a rough reach figure cannot make the planner certain.
     """
 
     successes: float = 0.0
     trials: float = 0.0
     prior_a: float = PRIOR_A
     prior_b: float = PRIOR_B
+    weight: float = 1.0  # how much one estimated person counts (below 1 for estimates)
 
     @property
     def a(self) -> float:
-        return self.prior_a + self.successes
+        return self.prior_a + self.successes * self.weight
 
     @property
     def b(self) -> float:
-        return self.prior_b + max(self.trials - self.successes, 0.0)
+        return self.prior_b + max(self.trials - self.successes, 0.0) * self.weight
 
     @property
     def tried(self) -> bool:
@@ -123,5 +126,9 @@ class Posterior:
 
     def add(self, successes: float, trials: float) -> Posterior:
         return Posterior(
-            self.successes + successes, self.trials + trials, self.prior_a, self.prior_b
+            self.successes + successes,
+            self.trials + trials,
+            self.prior_a,
+            self.prior_b,
+            self.weight,
         )

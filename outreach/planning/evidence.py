@@ -23,7 +23,8 @@ Pooled across every wave of every campaign in the store (groups are compared by 
   interval shows how little is known.
 
 The prior for (group, channel) is weakly informative and partially pooled: centred on the
-channel's rate over all groups, worth ten people (`pooled_prior`).
+channel's rate over all groups, worth ten people (`pooled_prior`). Exposure estimates are
+discounted to at most `EXPOSURE_EVIDENCE_CAP` people of evidence (`exposure_weight`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from outreach.store import Store
 from outreach.store.models import Contact, ContactGroup, Delivery, Material, Partner
 
 FLYER_BATCH_PEOPLE = 100.0
+EXPOSURE_EVIDENCE_CAP = 500.0  # an exposure estimate counts as at most this many people
 PRIOR_STRENGTH = PRIOR_A + PRIOR_B  # people's worth of evidence in a prior
 MIN_LINKED = 5
 PARTNER_CHANNELS = ("radio", "flyer", "partner_pack")
@@ -206,22 +208,45 @@ def gather_evidence(
             )
             for group in population_share
         }
-        prior_a, prior_b = pooled_prior(pairs.values())
+        weights = {
+            group: 1.0 if channel == "email" else exposure_weight(t)
+            for group, (_s, t) in pairs.items()
+        }
+        prior_a, prior_b = pooled_prior(
+            ((s * weights[g], t * weights[g]) for g, (s, t) in pairs.items()),
+            cap=None if channel == "email" else EXPOSURE_EVIDENCE_CAP,
+        )
         for group, (s, t) in pairs.items():
-            result[(group, channel)] = Posterior(s, t, prior_a, prior_b)
+            result[(group, channel)] = Posterior(s, t, prior_a, prior_b, weights[group])
     return result
 
 
-def pooled_prior(evidence: Iterable[tuple[float, float]]) -> tuple[float, float]:
+def exposure_weight(trials: float) -> float:
+    """How much each estimated person counts: all of them, up to `EXPOSURE_EVIDENCE_CAP`.
+
+    Reach figures are rough (a station's "18,000 listeners"), so an exposure estimate
+    keeps its rate (successes / trials) but is worth at most 500 people of evidence:
+    zero call-ins from 50,000 estimated listeners does not make radio look hopeless
+    forever, while a real signal still moves the estimate.
+    """
+    return 1.0 if trials <= EXPOSURE_EVIDENCE_CAP else EXPOSURE_EVIDENCE_CAP / trials
+
+
+def pooled_prior(
+    evidence: Iterable[tuple[float, float]], *, cap: float | None = None
+) -> tuple[float, float]:
     """A channel's prior for each group: centred on the channel's rate over all groups.
 
     Partial pooling: a group that never got a channel starts from what that channel did
     for everyone else (worth `PRIOR_STRENGTH` people), not from a generic guess; a
-    channel nobody has tried starts from the default `Beta(0.5, 9.5)` (mean 5%).
+    channel nobody has tried starts from the default `Beta(0.5, 9.5)` (mean 5%). `cap`
+    limits the pooled evidence to that many people (for exposure estimates).
     """
     s_total = t_total = 0.0
     for s, t in evidence:
         s_total += s
         t_total += t
+    if cap is not None and t_total > cap:
+        s_total, t_total = s_total * cap / t_total, cap
     mean = (PRIOR_A + s_total) / (PRIOR_A + PRIOR_B + t_total)
     return mean * PRIOR_STRENGTH, (1.0 - mean) * PRIOR_STRENGTH

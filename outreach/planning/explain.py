@@ -48,6 +48,15 @@ def group_sentences(spec: CampaignSpec, group: GroupPlan) -> list[str]:
             f"Chosen: {chosen}; languages {', '.join(group.languages)}. Expected extra "
             f"responses: {group.expected_responses:.1f}."
         )
+    if group.limited_by == "budget":
+        sentences.append(
+            "That is less than the gap: the wave budget is spent; later waves continue."
+        )
+    elif group.limited_by == "reach":
+        sentences.append(
+            "That is less than the gap: it is as far as this group's eligible contacts and "
+            "partners working in its languages go; more partners (partners.csv) would help."
+        )
     else:
         sentences.append(
             "Nothing could be chosen: no eligible contacts, matching partners or budget left."

@@ -71,8 +71,16 @@ class ChannelEstimate:
 
 
 def _pct(value: float, *, unit: bool = True) -> str:
+    """Percent with sensible precision: 14%, 6.1%, 0.58%, 0.0071% (two significant digits)."""
     pct = value * 100
-    text = f"{pct:.1f}" if pct < 10 else f"{pct:.0f}"
+    if pct >= 10:
+        text = f"{pct:.0f}"
+    elif pct >= 1:
+        text = f"{pct:.1f}"
+    elif pct <= 0:
+        text = "0"
+    else:
+        text = f"{pct:.2g}" if pct >= 1e-4 else "<0.0001"
     return text + ("%" if unit else "")
 
 
@@ -111,6 +119,7 @@ class GroupPlan:
     barriers: dict[str, int] = field(default_factory=dict)  # barrier id -> times named
     barrier_answers: list[str] = field(default_factory=list)  # barrier ids answered
     reasons: list[str] = field(default_factory=list)
+    limited_by: str | None = None  # "budget" or "reach" when the need is not covered
 
     @property
     def expected_responses(self) -> float:

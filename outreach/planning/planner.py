@@ -300,7 +300,10 @@ def _decide(
 
 def _group_languages(spec: CampaignSpec, group: str, audience: Audience) -> list[str]:
     if group.startswith("language:"):
-        return [group.split(":", 1)[1]]
+        language = group.split(":", 1)[1]
+        if language in spec.target_languages:
+            return [language]
+        return [spec.allow_fallback or spec.source_language]
     counts = audience.languages.get(group, {})
     ordered = sorted(counts, key=lambda lang: (-counts[lang], lang))
     return [lang for lang in ordered if lang in spec.target_languages] or [spec.source_language]
@@ -454,6 +457,11 @@ def _materialise(
         languages.update(
             group_plan.languages if any(c.channel != "email" for c in group_plan.channels) else []
         )
+    cheapest = min((spec.channels.cost(c) for c in spec.channels.enabled()), default=0.0)
+    budget_spent = plan.cost >= spec.waves.budget_per_wave - cheapest
+    for group_plan in wanted.values():
+        if group_plan.expected_responses < group_plan.need:
+            group_plan.limited_by = "budget" if budget_spent else "reach"
         group_plan.reasons = _reasons(spec, group_plan)
     plan.languages = sorted(languages)
 
