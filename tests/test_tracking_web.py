@@ -516,3 +516,15 @@ def test_one_click_unsubscribe_stops_the_next_waves_email(sqlite_store, settings
     assert statuses[seeded.contacts["c1"]] != "suppressed"
     outbox = list(settings.outbox_dir.rglob("*")) if settings.outbox_dir.exists() else []
     assert not any(b"john@example.org" in p.read_bytes() for p in outbox if p.is_file())
+
+
+def test_pages_compile_once_per_language_and_head_is_not_a_visit(seeded, settings) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings, store=seeded.store)
+    pages = app.state.tracker.pages
+    for _ in range(3):
+        for lang in ("ar", "es"):
+            assert request(app, "GET", f"/rsvp/{seeded.token('flyer', lang)}").status_code == 200
+    assert len(pages._envs) == 2  # one environment per (language, campaign), reused
+    assert len(events(seeded, "scan")) == 6
+    assert request(app, "HEAD", f"/rsvp/{seeded.token('flyer', 'en')}").status_code in (200, 405)
+    assert len(events(seeded, "scan")) == 6

@@ -217,13 +217,14 @@ def create_app(settings: Settings, *, store: Store | None = None, source: str = 
         )
 
     @app.get("/rsvp/{token}")
-    def rsvp_form(token: str) -> HTMLResponse:
+    def rsvp_form(token: str, request: Request) -> HTMLResponse:
         found = tracker.payload(token)
         if found is None:
             return tracker.not_found()
         payload, view = found
-        kind = "scan" if payload.channel in _PRINT_CHANNELS else "visit"
-        record_scan(store, payload, kind=kind, source=source)
+        if request.method == "GET":  # a HEAD (link checkers) is not a visit
+            kind = "scan" if payload.channel in _PRINT_CHANNELS else "visit"
+            record_scan(store, payload, kind=kind, source=source)
         return _rsvp_page(token, payload, view, form=_empty_form(), errors={}, status=200)
 
     @app.post("/rsvp/{token}")

@@ -39,6 +39,7 @@ _SPEC_TTL = 60.0  # seconds a campaign stays cached (a relaunch updates the spec
 class GroupChoice:
     value: str
     label: str
+    lang: str = ""  # set when the label is a language's own name, written in that language
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ def babel_locale(lang: str, region: str = "") -> Locale:
         except (UnknownLocaleError, ValueError):
             continue
     return Locale.parse("en")
+
+
+def _native_name(code: str) -> str | None:
+    info = _deps.language_info(code)
+    native = getattr(info, "native_name", "")
+    return native if native and native != code else None
 
 
 def format_when(event: Event, lang: str, region: str = "") -> str:
@@ -136,7 +143,12 @@ class Pages:
         wanted = list(audience.get("dimensions") or sorted({g[0] for g in groups}))
         by_dimension: dict[str, list[GroupChoice]] = {}
         for dimension, value, label in groups:
-            by_dimension.setdefault(dimension, []).append(GroupChoice(value, label or value))
+            native = _native_name(value) if dimension == "language" else None
+            # People recognise their language by its own name: "العربية", not "Arabic".
+            choice = (
+                GroupChoice(value, native, value) if native else GroupChoice(value, label or value)
+            )
+            by_dimension.setdefault(dimension, []).append(choice)
         dimensions = tuple(
             Dimension(name, tuple(by_dimension[name])) for name in wanted if name in by_dimension
         )
