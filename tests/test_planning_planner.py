@@ -15,7 +15,7 @@ from test_planning_support import (
     make_spec,
 )
 
-from outreach.planning.barriers import barrier_texts_for
+from outreach.planning.barriers import barrier_texts_by_contact, barrier_texts_for
 from outreach.planning.planner import (
     MAX_WAVES,
     TARGETS_MET,
@@ -119,7 +119,7 @@ def test_barrier_answers_go_to_the_group_that_named_the_barrier(
     store: Store, settings: Settings
 ) -> None:
     spec = make_spec()
-    build_campaign(store, spec)
+    ids = build_campaign(store, spec)
     plan = plan_follow_up(store, spec, settings, now=AFTER_WINDOW)
     older = _older(plan)
     assert older.barriers == {"childcare": 3, "time": 2}
@@ -139,6 +139,14 @@ def test_barrier_answers_go_to_the_group_that_named_the_barrier(
         spec.barrier_answers["time"],
     ]
     assert barrier_texts_for(stored, {"age:young"}, spec) == []
+    # What delivery calls for a batch: texts per contact, only for the targeted group.
+    by_contact = barrier_texts_by_contact(
+        store, stored, spec, ids["older_consenting"][5:8] + ids["young"][50:52]
+    )
+    assert set(by_contact) == set(ids["older_consenting"][5:8])
+    assert set(by_contact.values()) == {
+        (spec.barrier_answers["childcare"], spec.barrier_answers["time"])
+    }
     # The stored plan has ids, counts and reasons: no names or addresses.
     text = str(stored)
     assert "@" not in text and "Person " not in text

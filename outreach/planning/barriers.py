@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from outreach.campaign import CampaignSpec
+from outreach.planning.observations import contact_groups
+from outreach.store import Store
 
 
 def barrier_ids_for(plan: Mapping[str, Any], groups: Iterable[str]) -> list[str]:
@@ -45,3 +47,28 @@ def partner_barrier_ids(plan: Mapping[str, Any], partner_id: str) -> list[str]:
         if partner_id in (detail.get("partners") or [])
     ]
     return barrier_ids_for(plan, groups)
+
+
+def barrier_texts_by_contact(
+    store: Store, plan: Mapping[str, Any], spec: CampaignSpec, contact_pks: Iterable[int]
+) -> dict[int, tuple[str, ...]]:
+    """Each contact's barrier-answer texts for this wave (contacts without any are left out).
+
+    For delivery: group a batch's recipients by the returned tuple and call
+    `render_emails(..., barrier_answers=texts)` once per distinct tuple (there are only a
+    few: one per combination of targeted groups).
+
+    ```python
+    texts = barrier_texts_by_contact(store, wave.plan, spec, [r.contact_pk for r in batch])
+    for answers, group in itertools.groupby(sorted(batch, key=key), key=key): ...
+    ```
+    """
+    if not (plan or {}).get("barrier_answers"):
+        return {}
+    groups = contact_groups(store, list(contact_pks))
+    found: dict[int, tuple[str, ...]] = {}
+    for pk, member_of in groups.items():
+        texts = tuple(barrier_texts_for(plan, member_of, spec))
+        if texts:
+            found[pk] = texts
+    return found
