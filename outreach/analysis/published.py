@@ -117,6 +117,7 @@ def _with_margins(representation: pd.DataFrame, frames: CampaignFrames) -> pd.Da
     columns = [
         "group",
         "dimension",
+        "value",
         "label",
         "respondents",
         "share",
@@ -181,6 +182,7 @@ def build_report_tables(
             *group_lines(shared_funnel, counts, by=t.CELL),
             *row_lines(shared_funnel, ["responded_yes", "responded_maybe"], "responded_positive"),
         ],
+        exempt={"reached": (shared_funnel["reach_unit"] != "people").to_numpy()},
         **options,
     )
     channels = _channels(funnel)
@@ -188,6 +190,7 @@ def build_report_tables(
         channels,
         ["reached", "engaged", "responded_positive", "responded_no", "attended"],
         threshold,
+        exempt={"reached": (channels["reach_unit"] != "people").to_numpy()},
         **options,
     )
     rates = _rates(funnel)

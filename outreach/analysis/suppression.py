@@ -62,14 +62,19 @@ def protect(
     lines: Sequence[Line] = (),
     *,
     prefer_total: bool = False,
+    exempt: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Boolean mask (same index as `table`, one column per count column): hide these.
 
     `prefer_total=True` hides a line's total (when it is a cell) before another member,
     for tables where the members matter more than the total (representation).
+    `exempt` (column -> bool per row) marks counts that are not about people (radio spots,
+    flyers issued): never hidden for being small.
     """
     table = table.reset_index(drop=True)
     mask = primary_mask(table, columns, threshold)
+    for column, rows in (exempt or {}).items():
+        mask[column] = mask[column].to_numpy() & ~np.asarray(rows, dtype=bool)
     values = {c: pd.to_numeric(table[c], errors="coerce").astype(float).to_numpy() for c in columns}
     hidden = {c: mask[c].to_numpy().copy() for c in columns}
 
@@ -209,6 +214,7 @@ def share_safely(
     derived: dict[str, Sequence[str]] | None = None,
     unsuppressed: bool = False,
     prefer_total: bool = False,
+    exempt: dict[str, np.ndarray] | None = None,
 ) -> Protected:
     """Protect `table`: hide small counts, their complements and what derives from them.
 
@@ -218,6 +224,6 @@ def share_safely(
     if unsuppressed:
         mask = pd.DataFrame(False, index=exact.index, columns=list(counts))
     else:
-        mask = protect(exact, counts, threshold, lines, prefer_total=prefer_total)
+        mask = protect(exact, counts, threshold, lines, prefer_total=prefer_total, exempt=exempt)
     hidden = hide_derived(exact, mask, derived or {})
     return Protected(shown=display(hidden, mask, threshold), mask=mask, exact=exact)
