@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import or_, select
 
 from outreach.planning.adapters import email_hash
@@ -57,6 +58,7 @@ def email_audience(
     send_at: datetime,
     min_gap_seconds: float,
     next_wave: int,
+    answers: pd.DataFrame | None = None,
 ) -> Audience:
     """Split the audience (see module doc); exclusions counted under their first reason."""
     with store.session() as session:
@@ -101,7 +103,8 @@ def email_audience(
                 recent.add(pk)
             if campaign == campaign_id and channel == "email" and status == "sent":
                 emailed.add(pk)
-    answers = respondents_frame(store, [campaign_id])
+    if answers is None:
+        answers = respondents_frame(store, [campaign_id])
     answered = {int(pk) for pk in answers["contact_pk"].dropna()}
     groups_of = contact_groups(store, pks) if pks else {}
     audience = Audience(excluded=dict.fromkeys(EXCLUSION_ORDER, 0))

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy import func, select
 
 from outreach.planning.beta import PRIOR_A, PRIOR_B, Posterior
@@ -182,13 +183,16 @@ def gather_evidence(
     store: Store,
     population_share: Mapping[str, float],
     channels: Iterable[str],
+    *,
+    people: pd.DataFrame | None = None,
 ) -> dict[tuple[str, str], Posterior]:
     """Posterior per (group, channel) for the given groups and channels, all campaigns."""
     channels = list(channels)
     known = partners(store)
     shares = audience_shares(store, population_share, known)
     successes: dict[tuple[str, str], float] = {}
-    people = respondents_frame(store)
+    if people is None:
+        people = respondents_frame(store)
     people = people[people["answer"].isin(POSITIVE)]
     for groups, channel in zip(people["groups"], people["channel"], strict=True):
         for group in groups:

@@ -118,7 +118,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _representation(store: Store, spec: CampaignSpec) -> tuple[pd.DataFrame, int]:
+def _representation(
+    store: Store, spec: CampaignSpec, people: pd.DataFrame
+) -> tuple[pd.DataFrame, int]:
     """F's representation table (audience groups only) and the number of respondents.
 
     Adds `denominator`: the respondents a group's share is taken of (F's `stated`, the
@@ -128,7 +130,6 @@ def _representation(store: Store, spec: CampaignSpec) -> tuple[pd.DataFrame, int
     if spec.audience.groups and not table.empty:
         table = table[table["group"].isin(spec.audience.groups)]
     table = table.reset_index(drop=True)
-    people = respondents_frame(store, [spec.id])
     total = int(people["answer"].isin(POSITIVE).sum())
     if "total_respondents" in table and len(table):
         total = max(total, int(table["total_respondents"].max()))
@@ -203,7 +204,9 @@ def plan_follow_up(
         budget=spec.waves.budget_per_wave,
         seed=seed,
     )
-    table, total = _representation(store, spec)
+    everyone = respondents_frame(store)  # all campaigns: the evidence is pooled
+    mine = everyone[everyone["campaign_id"] == spec.id]
+    table, total = _representation(store, spec, mine)
     plan.total_respondents = total
     if table.empty:
         raise InvalidInput(
@@ -242,7 +245,7 @@ def plan_follow_up(
     denominators = {
         str(g): int(d) for g, d in zip(table["group"], table["denominator"], strict=True)
     }
-    _decide(store, spec, plan, population, denominators)
+    _decide(store, spec, plan, population, denominators, everyone)
     return plan
 
 
@@ -252,6 +255,7 @@ def _decide(
     plan: FollowUpPlan,
     population: dict[str, float],
     denominators: dict[str, int],
+    everyone: pd.DataFrame,
 ) -> None:
     wanted = {g.group: g for g in plan.underreached}
     channels = spec.channels.enabled()
@@ -269,13 +273,14 @@ def _decide(
                 total=max(denominators.get(g.group, 0) for g in members),
             )
         )
-    evidence = gather_evidence(store, population, channels)
+    evidence = gather_evidence(store, population, channels, people=everyone)
     audience = email_audience(
         store,
         spec.id,
         send_at=plan.send_at,
         min_gap_seconds=spec.waves.min_gap.total_seconds(),
         next_wave=plan.next_wave,
+        answers=everyone[everyone["campaign_id"] == spec.id],
     )
     plan.excluded = audience.excluded
     known = {pid: info for pid, info in partners(store).items() if info.has_email}
