@@ -8,3 +8,13 @@ Modules (each one idea):
 - `placeholders`, `translators`, `machine`, `fill` — machine drafts, guarded and cached
 - `update`, `review` — extract/merge catalogs; export/import for community review
 """
+
+
+def clear_caches() -> None:
+    """Forget every cached catalog, extraction and language table (after edits on disk)."""
+    from outreach.i18n import catalog, coverage, languages, messages
+
+    catalog.clear_cache()
+    coverage.clear_cache()
+    languages.clear_cache()
+    messages.clear_cache()

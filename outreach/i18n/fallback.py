@@ -23,7 +23,7 @@ from typing import Any
 
 from outreach.i18n.coverage import MissingMessage, missing_messages
 from outreach.i18n.languages import is_known
-from outreach.i18n.paths import LANGUAGES_CSV, display_path
+from outreach.i18n.paths import display_path, languages_csv
 from outreach.problems import InvalidInput, Problem
 
 
@@ -48,7 +48,7 @@ def missing_problem(gap: MissingMessage, *, hint: str = "") -> Problem:
 
 def unknown_language_problem(code: str) -> Problem:
     return Problem(
-        display_path(LANGUAGES_CSV),
+        display_path(languages_csv()),
         None,
         "code",
         f"language {code!r} has no row; add one (direction, font, voice) and its catalogs",

@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from outreach.i18n.paths import LANGUAGES_CSV
+from outreach.i18n.paths import languages_csv
 from outreach.problems import InvalidInput, Problem
 
 Direction = Literal["ltr", "rtl"]
@@ -45,7 +45,7 @@ class UnknownLanguage(KeyError):
 
     def __str__(self) -> str:
         return (
-            f"unknown language {self.code!r}: add a row for it to {LANGUAGES_CSV.name} "
+            f"unknown language {self.code!r}: add a row for it to languages.csv "
             f"(templates/locale/) and a catalog templates/locale/{self.code}/LC_MESSAGES/"
             "messages.po"
         )
@@ -128,9 +128,14 @@ def read_languages(path: Path) -> tuple[dict[str, LanguageInfo], list[Problem]]:
     return languages, problems
 
 
-@lru_cache(maxsize=1)
 def _languages() -> dict[str, LanguageInfo]:
-    languages, problems = read_languages(LANGUAGES_CSV)
+    path = languages_csv()
+    return _load(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: int) -> dict[str, LanguageInfo]:
+    languages, problems = read_languages(Path(path))
     if problems:
         raise InvalidInput(problems)
     return languages
@@ -155,4 +160,4 @@ def is_known(code: str) -> bool:
 
 def clear_cache() -> None:
     """Re-read `languages.csv` on next use (tests, or after editing it)."""
-    _languages.cache_clear()
+    _load.cache_clear()

@@ -13,22 +13,53 @@ which every i18n entry point taking a spec calls; unregistered ids use `campaign
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = ROOT / "templates"
 LOCALE_DIR = TEMPLATES_DIR / "locale"
-LANGUAGES_CSV = LOCALE_DIR / "languages.csv"
 TEMPLATE_DOMAIN = "messages"
-TEMPLATES_POT = LOCALE_DIR / f"{TEMPLATE_DOMAIN}.pot"
 BABEL_CFG = ROOT / "babel.cfg"
 DEFAULT_CAMPAIGN_LOCALE_DIR = ROOT / "campaigns" / "locale"
 
 _campaign_dirs: dict[str, Path] = {}
+_locale_override: list[Path] = []
 
 
-def template_po_path(lang: str, locale_dir: Path | None = None) -> Path:
-    return (locale_dir or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{TEMPLATE_DOMAIN}.po"
+def locale_dir() -> Path:
+    """The template catalogs' folder (`templates/locale`, unless `use_locale_dir` is active)."""
+    return _locale_override[-1] if _locale_override else LOCALE_DIR
+
+
+def languages_csv() -> Path:
+    return locale_dir() / "languages.csv"
+
+
+def templates_pot() -> Path:
+    return locale_dir() / f"{TEMPLATE_DOMAIN}.pot"
+
+
+@contextmanager
+def use_locale_dir(path: Path) -> Iterator[Path]:
+    """Read and write template catalogs and `languages.csv` under `path` for a while.
+
+    For tests and for trying catalog changes on a copy; caches are cleared on entry and exit.
+    """
+    from outreach.i18n import clear_caches
+
+    _locale_override.append(Path(path))
+    clear_caches()
+    try:
+        yield Path(path)
+    finally:
+        _locale_override.pop()
+        clear_caches()
+
+
+def template_po_path(lang: str, base: Path | None = None) -> Path:
+    return (base or locale_dir()) / lang / "LC_MESSAGES" / f"{TEMPLATE_DOMAIN}.po"
 
 
 def register_campaign_dir(campaign_id: str, locale_dir: Path) -> None:
