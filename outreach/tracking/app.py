@@ -327,47 +327,34 @@ def create_app(settings: Settings, *, store: Store | None = None, source: str = 
     def _store_webhook(events: Any) -> dict[str, int]:
         rows, suppressions, ignored = map_events(events, tracker.signer)
         campaign_ids = {row["campaign_id"] for row in rows}
-        delivery_ids = {row["delivery_id"] for row in rows if row["delivery_id"] is not None}
         with store.session() as session:
             known = set(session.scalars(select(Campaign.id).where(Campaign.id.in_(campaign_ids))))
-            deliveries = (
-                {
-                    d_id: (campaign, contact)
-                    for d_id, campaign, contact in session.execute(
-                        select(Delivery.id, Delivery.campaign_id, Delivery.contact_pk).where(
-                            Delivery.id.in_(delivery_ids)
+        kept = [row for row in rows if row["campaign_id"] in known]
+        ignored += len(rows) - len(kept)
+        # insert_events checks each delivery against the ledger and adds its contact.
+        stored = insert_events(store, kept)
+        # Suppressions are rare (bounces, complaints): look their contacts up one by one.
+        for wanted in suppressions:
+            if wanted.campaign_id not in known:
+                continue
+            contact_pk = None
+            if wanted.delivery_id is not None:
+                with store.session() as session:
+                    contact_pk = session.scalar(
+                        select(Delivery.contact_pk).where(
+                            Delivery.id == wanted.delivery_id,
+                            Delivery.campaign_id == wanted.campaign_id,
                         )
                     )
-                }
-                if delivery_ids
-                else {}
-            )
-        kept = []
-        for row in rows:
-            if row["campaign_id"] not in known:
-                ignored += 1
-                continue
-            found = deliveries.get(row["delivery_id"])
-            if found is None or found[0] != row["campaign_id"]:
-                row["delivery_id"] = None
-            else:
-                row["contact_pk"] = found[1]
-            kept.append(row)
-        stored = insert_events(store, kept)
-        for request in suppressions:
-            if request.campaign_id not in known:
-                continue
-            found = deliveries.get(request.delivery_id) if request.delivery_id else None
-            contact_pk = found[1] if found and found[0] == request.campaign_id else None
-            if contact_pk is None and not request.email:
+            if contact_pk is None and not wanted.email:
                 continue
             _deps.suppress(
                 store,
-                reason=request.reason,
+                reason=wanted.reason,
                 source="sendgrid",
                 contact_pk=contact_pk,
-                email=request.email,
-                campaign_id=request.campaign_id,
+                email=wanted.email,
+                campaign_id=wanted.campaign_id,
             )
         return {"stored": stored, "duplicates": len(kept) - stored, "ignored": ignored}
 

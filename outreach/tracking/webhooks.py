@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from outreach.tracking.tokens import BadToken, TokenSigner
+from outreach.tracking.tokens import BadToken, TokenPayload, TokenSigner
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -151,6 +151,7 @@ def map_events(
     rows: list[dict[str, Any]] = []
     suppressions: list[SuppressionRequest] = []
     ignored = 0
+    verified: dict[str, TokenPayload | None] = {}  # one message has several events
     for event in events:
         if not isinstance(event, dict):
             ignored += 1
@@ -160,9 +161,13 @@ def map_events(
         if kind is None or not isinstance(token, str):
             ignored += 1
             continue
-        try:
-            payload = signer.verify(token)
-        except BadToken:
+        if token not in verified:
+            try:
+                verified[token] = signer.verify(token)
+            except BadToken:
+                verified[token] = None
+        payload = verified[token]
+        if payload is None:
             ignored += 1
             continue
         data: dict[str, Any] = {}
