@@ -7,6 +7,7 @@ from outreach.cli import (
     follow_up,  # noqa: F401  (registers commands)
     launch,  # noqa: F401  (registers commands)
     preview,  # noqa: F401  (registers commands)
+    report,  # noqa: F401  (registers commands)
     responses,  # noqa: F401  (registers commands)
     serve,  # noqa: F401  (registers commands)
     simulate,  # noqa: F401  (registers commands)
