@@ -41,6 +41,28 @@ SAMPLE = ROOT / "campaigns" / "the-way-ahead.yaml"
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def complete_catalogs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every language counts as fully translated (the ledger, not i18n, is tested here).
+
+    Returns the languages asked about, to show the question is asked once per language.
+    """
+    import outreach.i18n.fallback
+
+    asked: list[str] = []
+
+    def effective_language(
+        spec: object, wanted: str, *, allow_fallback: str | None = None
+    ) -> tuple[str, str | None]:
+        asked.append(wanted)
+        if wanted == "so" and allow_fallback:
+            return allow_fallback, "so"
+        return wanted, None
+
+    monkeypatch.setattr(outreach.i18n.fallback, "effective_language", effective_language)
+    return asked
+
+
 def count(store: Store, model: type, *where: object) -> int:
     with store.session() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
@@ -98,7 +120,9 @@ def test_sample_round_trips(store: Store, settings: Settings) -> None:
     assert count(store, CampaignContact) == len(sources.contacts)
 
 
-def test_launching_twice_creates_no_duplicates(store: Store, settings: Settings) -> None:
+def test_launching_twice_creates_no_duplicates(
+    store: Store, settings: Settings, complete_catalogs: list[str]
+) -> None:
     spec = load_campaign(SAMPLE)
     sources = load_sources(spec, settings)
     record_campaign(store, spec, sources)
@@ -106,6 +130,7 @@ def test_launching_twice_creates_no_duplicates(store: Store, settings: Settings)
     with_email = int(sources.contacts["email"].notna().sum())
     partners_with_email = int(sources.partners["email"].notna().sum())
     assert first == with_email + partners_with_email
+    assert sorted(complete_catalogs) == sorted(set(complete_catalogs))  # once per language
 
     record_campaign(store, spec, sources)
     assert plan_first_wave(store, spec, settings, now=NOW) == 0
@@ -134,7 +159,9 @@ def test_launching_twice_creates_no_duplicates(store: Store, settings: Settings)
     assert statuses == {"pending"}
 
 
-def test_plan_table_counts_each_group(store: Store, settings: Settings) -> None:
+def test_plan_table_counts_each_group(
+    store: Store, settings: Settings, complete_catalogs: list[str]
+) -> None:
     spec = load_campaign(SAMPLE)
     sources = load_sources(spec, settings)
     record_campaign(store, spec, sources)
@@ -184,7 +211,7 @@ def test_add_ledger_rows_skips_existing_rows_in_chunks(store: Store, settings: S
 
 
 def test_recording_again_updates_contacts_but_never_refills_an_erased_one(
-    store: Store, settings: Settings, tmp_path: Path
+    store: Store, settings: Settings, tmp_path: Path, complete_catalogs: list[str]
 ) -> None:
     spec = load_campaign(SAMPLE)
     data = DataFiles(
@@ -221,3 +248,26 @@ def test_recording_again_updates_contacts_but_never_refills_an_erased_one(
     assert (keith.name, keith.email) == ("", None)
     assert plan_first_wave(store, spec, settings, now=NOW) == 3 + 1  # C1, C2, C5 + one partner
     assert count(store, Delivery, Delivery.contact_pk == keith.id) == 0
+
+
+def test_fallback_language_is_recorded_on_the_ledger(
+    store: Store, settings: Settings, complete_catalogs: list[str]
+) -> None:
+    spec = load_campaign(SAMPLE)
+    sources = load_sources(spec, settings)
+    record_campaign(store, spec, sources)
+    plan_first_wave(store, spec, settings, allow_fallback="en", now=NOW)
+    somali = sources.contacts[
+        (sources.contacts["language"] == "so") & sources.contacts["email"].notna()
+    ]
+    with store.session() as session:
+        rows = session.execute(
+            select(Delivery.language, Delivery.fallback_from, Delivery.channel).where(
+                Delivery.fallback_from.is_not(None)
+            )
+        ).all()
+    email_rows = [row for row in rows if row.channel == "email"]
+    assert len(email_rows) == len(somali) > 0
+    assert {(row.language, row.fallback_from) for row in rows} == {("en", "so")}
+    # The Somali radio station's pack falls back too.
+    assert any(row.channel == "partner_pack" for row in rows)
