@@ -85,7 +85,6 @@ class Allocation:
 class _State:
     budget_left: float
     need: dict[str, float]
-    units_left: dict[tuple[str, str], int] = field(default_factory=dict)
     bought_shared: set[str] = field(default_factory=set)
     key_units_left: dict[str, int] = field(default_factory=dict)
 

@@ -300,7 +300,8 @@ def _decide(
     for group in wanted:
         needs.setdefault(group, 0.0)
     bought = allocate(options, evidence, needs, spec.waves.budget_per_wave, seed=plan.seed)
-    _materialise(spec, plan, wanted, bought, audience, known, needs)
+    fallbacks = _previous_fallbacks(store, spec.id)
+    _materialise(spec, plan, wanted, bought, audience, known, needs, fallbacks)
 
 
 def _group_languages(spec: CampaignSpec, group: str, audience: Audience) -> list[str]:
@@ -373,6 +374,17 @@ def _options_for(
     return options
 
 
+def _previous_fallbacks(store: Store, campaign_id: str) -> dict[str, str]:
+    """{wanted language: language sent instead} as earlier waves of this campaign decided."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Delivery.fallback_from, Delivery.language)
+            .where(Delivery.campaign_id == campaign_id, Delivery.fallback_from.is_not(None))
+            .distinct()
+        ).all()
+    return {wanted: sent for wanted, sent in rows}
+
+
 def _materialise(
     spec: CampaignSpec,
     plan: FollowUpPlan,
@@ -381,13 +393,17 @@ def _materialise(
     audience: Audience,
     known: dict[str, PartnerInfo],
     needs: dict[str, float],
+    fallbacks: dict[str, str],
 ) -> None:
     rng = np.random.default_rng(plan.seed)
     order = list(audience.eligible)
     rng.shuffle(order)  # a fair, reproducible draw among eligible people
     chosen: set[int] = set()
     languages: set[str] = set()
-    language_of: dict[str, tuple[str, str | None]] = {}
+    # Languages the launch already had to fall back from keep the same fallback.
+    language_of: dict[str, tuple[str, str | None]] = {
+        wanted_language: (sent, wanted_language) for wanted_language, sent in fallbacks.items()
+    }
     by_group: dict[str, dict[str, ChannelChoice]] = {g: {} for g in wanted}
     for allocation in bought:
         choice = by_group[allocation.group].setdefault(
