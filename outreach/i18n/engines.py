@@ -118,7 +118,10 @@ def classify(error: BaseException, response: requests.Response | None) -> Engine
     from deep_translator import exceptions as dt
 
     status = response.status_code if response is not None else None
-    retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
+    # Not `if response`: a Response is falsy for 4xx/5xx.
+    retry_after = (
+        parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+    )
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return TransientEngineError(f"cannot reach the engine: {error}")
     if isinstance(error, dt.TooManyRequests):
