@@ -5,8 +5,9 @@ scenario and policy: how often every group met its target; the cost to meet the 
 (median over seeds, a run that never met them counting as infinitely expensive, so the
 median is "not met" when fewer than half the runs met them); the mean cost of the runs
 that did; mean waves; the minimum representation ratio at the end; and the minimum
-representation ratio **at equal cost** — after the last wave each policy finished within
-what the adaptive planner spent on the same seed (same simulated population).
+representation ratio **at equal cost** — each policy re-run on the same seed (same
+simulated population) with its total spending capped at what the adaptive planner spent
+there (a wave that would exceed the cap is scaled down evenly).
 
     .venv/bin/python bench/planner.py [--seeds 20] [--json]
 """
@@ -25,16 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from outreach.planning.scenario import load_scenario  # noqa: E402
-from outreach.planning.simulator import POLICIES, RunResult, simulate  # noqa: E402
+from outreach.planning.simulator import (  # noqa: E402
+    POLICIES,
+    RunResult,
+    run_campaign,
+    simulate,
+)
 
 
 def cost_to_meet(runs: list[RunResult]) -> float:
     return statistics.median(r.cost if r.targets_met else math.inf for r in runs)
-
-
-def ratio_at_cost(run: RunResult, budget: float) -> float:
-    within = [step for step in run.trace if step["cost"] <= budget + 1e-9]
-    return (within[-1] if within else run.trace[0])["min_ratio"]
 
 
 def main() -> None:
@@ -59,8 +60,13 @@ def main() -> None:
                     "mean_cost_when_met": sum(met) / len(met) if met else None,
                     "waves_mean": result.waves_mean,
                     "min_ratio_mean": result.min_ratio_mean,
-                    "min_ratio_at_adaptive_cost": sum(
-                        ratio_at_cost(r, reference[r.seed]) for r in result.runs
+                    "min_ratio_at_adaptive_cost": result.min_ratio_mean
+                    if policy == "adaptive"
+                    else sum(
+                        run_campaign(
+                            scenario, policy, r.seed, total_budget=reference[r.seed]
+                        ).min_ratio
+                        for r in result.runs
                     )
                     / len(result.runs),
                     "adaptive_cost": results["adaptive"].cost_mean,

@@ -333,8 +333,23 @@ def _round_robin(sim: _Campaign, wave: int) -> list[_Action]:
 _POLICY = {"adaptive": _adaptive, "resend": _resend, "round-robin": _round_robin}
 
 
-def run_campaign(scenario: Scenario, policy: str, seed: int) -> RunResult:
-    """One whole campaign under `policy` with `seed`."""
+def _within(sim: _Campaign, actions: list[_Action], money: float) -> list[_Action]:
+    """Scale a wave's actions down evenly so they cost at most `money` (equal-cost runs)."""
+    planned = sum(a.count * sim.costs[a.channel] for a in actions)
+    if planned <= money:
+        return actions
+    factor = max(money, 0.0) / planned
+    return [_Action(a.group, a.channel, int(a.count * factor), a.pool) for a in actions]
+
+
+def run_campaign(
+    scenario: Scenario, policy: str, seed: int, *, total_budget: float | None = None
+) -> RunResult:
+    """One whole campaign under `policy` with `seed`.
+
+    `total_budget` caps the whole campaign's spending (waves are scaled down evenly when
+    they would exceed it): the benchmark's equal-cost comparison.
+    """
     if policy not in _POLICY:
         raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
     sim = _Campaign(scenario, seed)
@@ -343,6 +358,8 @@ def run_campaign(scenario: Scenario, policy: str, seed: int) -> RunResult:
     waves = 0
     for wave in range(1, scenario.waves + 1):
         actions = _launch(sim) if wave == 1 else _POLICY[policy](sim, wave)
+        if total_budget is not None:
+            actions = _within(sim, actions, total_budget - sim.cost)
         spent = sim.run_wave(actions)
         waves = wave
         ratios, _highs, under = sim.representation()
