@@ -528,3 +528,25 @@ def test_pages_compile_once_per_language_and_head_is_not_a_visit(seeded, setting
     assert len(events(seeded, "scan")) == 6
     assert request(app, "HEAD", f"/rsvp/{seeded.token('flyer', 'en')}").status_code in (200, 405)
     assert len(events(seeded, "scan")) == 6
+
+
+def test_partner_pack_unsubscribe_suppresses_the_partner_address(seeded, settings) -> None:  # type: ignore[no-untyped-def]
+    from outreach.delivery.suppressions import is_suppressed
+    from outreach.store.models import Delivery, Partner
+
+    with seeded.store.session() as session:
+        session.add(Partner(partner_id="betar-fm", name="Betar FM", kind="radio",
+                            email="desk@betar.example"))  # fmt: skip
+        session.flush()
+        row = Delivery(campaign_id=CAMPAIGN, wave=1, recipient="p:betar-fm",
+                       partner_id="betar-fm", channel="partner_pack", language="bn",
+                       status="sent")  # fmt: skip
+        session.add(row)
+        session.flush()
+        delivery_id = row.id
+    app = create_app(settings, store=seeded.store)
+    token = seeded.token("partner_pack", "bn", delivery=delivery_id, partner="betar-fm")
+    response = request(app, "POST", f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert is_suppressed(seeded.store, email="desk@betar.example")
+    assert [e.partner_id for e in events(seeded, "unsubscribe")] == ["betar-fm"]

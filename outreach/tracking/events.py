@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from outreach.store import Store
-from outreach.store.models import Delivery, ResponseEvent
+from outreach.store.models import Delivery, Partner, ResponseEvent
 from outreach.tracking import _deps
 from outreach.tracking.tokens import TokenPayload
 
@@ -327,18 +327,27 @@ def record_unsubscribe(store: Store, payload: TokenPayload, *, source: str = "we
     """Unsubscribe the person a per-contact token names, for every campaign, at once.
 
     Idempotent. Returns False when the token names nobody (a flyer's or radio's token).
-    The suppression goes through delivery's `suppress`; an `unsubscribe` event is stored
-    too, once per delivery, so reports can count it.
+    A partner's pack email (a ledger row for `p:<partner>`) unsubscribes the partner's
+    address. The suppression goes through delivery's `suppress`; an `unsubscribe` event
+    is stored too, once per delivery, so reports can count it.
     """
+    email = None
     with store.session() as session:
         delivery_id, contact_pk = resolve_delivery(session, payload)
-    if contact_pk is None:
+        if delivery_id is not None and contact_pk is None:
+            email = session.scalar(
+                select(Partner.email)
+                .join(Delivery, Delivery.partner_id == Partner.partner_id)
+                .where(Delivery.id == delivery_id)
+            )
+    if contact_pk is None and not email:
         return False
     _deps.suppress(
         store,
         reason="unsubscribe",
         source=source,
         contact_pk=contact_pk,
+        email=email,
         campaign_id=payload.campaign,
     )
     row = _base_row(payload, "unsubscribe", source, f"unsubscribe:{delivery_id}")
