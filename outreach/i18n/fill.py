@@ -120,10 +120,15 @@ def fill_catalog(
     return report
 
 
-def fill_campaign(
-    spec: Any, settings: Any, lang: str, *, translator: Any = None, store: Any = None
+def fill_templates_and_campaign(
+    settings: Any,
+    lang: str,
+    *,
+    spec: Any | None = None,
+    translator: Any = None,
+    store: Any = None,
 ) -> FillReport:
-    """Machine-draft the template and campaign entries `lang` is missing."""
+    """Machine-draft the template entries `lang` is missing, and the campaign's with `spec`."""
     if translator is None:
         from outreach.i18n.translators import make_translator
 
@@ -138,7 +143,7 @@ def fill_campaign(
             project="Outreach templates",
             report=report,
         )
-    if lang != spec.source_language:
+    if spec is not None and lang != spec.source_language:
         locale_dir = campaign_locale_dir_for_spec(spec)
         fill_catalog(
             campaign_po_path(lang, spec.id, locale_dir),
@@ -150,3 +155,12 @@ def fill_campaign(
             report=report,
         )
     return report
+
+
+def fill_campaign(
+    spec: Any, settings: Any, lang: str, *, translator: Any = None, store: Any = None
+) -> FillReport:
+    """Machine-draft the template and campaign entries `lang` is missing."""
+    return fill_templates_and_campaign(
+        settings, lang, spec=spec, translator=translator, store=store
+    )
