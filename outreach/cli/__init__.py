@@ -11,6 +11,7 @@ from outreach.cli import (
     responses,  # noqa: F401  (registers commands)
     serve,  # noqa: F401  (registers commands)
     simulate,  # noqa: F401  (registers commands)
+    translate,  # noqa: F401  (registers commands)
     validate,  # noqa: F401  (registers commands)
 )
 from outreach.cli.app import app
