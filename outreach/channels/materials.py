@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -73,9 +74,15 @@ def _sha256(data: bytes) -> str:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)  # readers never see half a PDF
+    # A unique temporary name: chunks of one wave may render in parallel threads/processes.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)  # readers never see half a PDF
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _key(row: Material) -> _Key:
@@ -332,10 +339,18 @@ def _pack_job(
 
 
 def _write_index(recorder: _Recorder) -> None:
-    """README.md in the wave folder: every material, its language, placement and code."""
-    rows = sorted(
-        recorder.rows.values(), key=lambda r: (r.channel, r.placement, r.language, r.kind)
-    )
+    """README.md in the wave folder: every material, its language, placement and code.
+
+    Read from the store, so chunks rendered in parallel all end up in the index.
+    """
+    with recorder.store.session() as session:
+        rows = list(
+            session.scalars(
+                select(Material)
+                .where(Material.campaign_id == recorder.spec.id, Material.wave == recorder.wave)
+                .order_by(Material.channel, Material.placement, Material.language, Material.kind)
+            )
+        )
     root = recorder.root
     lines = [
         f"# Materials for {recorder.spec.id}, wave {recorder.wave}",
