@@ -245,7 +245,7 @@ def webhooks(
                     "event": kinds[i % len(kinds)],
                     "sg_event_id": f"bench-{b}-{i}-{uuid.uuid4().hex[:6]}",
                     "sg_message_id": f"m{b}.{i}",
-                    "outreach_token": token,
+                    "token": token,
                 }
             )
         bodies.append(json.dumps(events).encode())

@@ -5,9 +5,10 @@ signature and the timestamp in the `X-Twilio-Email-Event-Webhook-Signature` and
 `-Timestamp` headers; the verification key is shown (base64 DER) in SendGrid's mail
 settings. This is the same construction as `sendgrid.helpers.eventwebhook.EventWebhook`.
 
-Delivery tells SendGrid to echo our signed token in every event as the custom argument
-`outreach_token` (`TOKEN_ARG`); events without a valid token (another system sharing the
-account) are acknowledged and ignored.
+Delivery's SendGrid sender (`outreach.delivery.sendgrid_api`) puts the signed token in
+each personalization's `custom_args` as `token`, and SendGrid echoes custom arguments as
+top-level fields of every event (`TOKEN_ARGS`; `outreach_token` is accepted too). Events
+without a valid token (another system sharing the account) are acknowledged and ignored.
 
 ```python
 verifier = WebhookVerifier(settings.sendgrid_webhook_public_key)
@@ -36,7 +37,7 @@ from outreach.tracking.tokens import BadToken, TokenPayload, TokenSigner
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-TOKEN_ARG = "outreach_token"
+TOKEN_ARGS = ("token", "outreach_token")  # custom_args names, in order of preference
 MAX_AGE_SECONDS = 600
 
 # SendGrid event name -> our response event kind.
@@ -157,7 +158,7 @@ def map_events(
             ignored += 1
             continue
         kind = KINDS.get(str(event.get("event", "")))
-        token = event.get(TOKEN_ARG)
+        token = next((event[k] for k in TOKEN_ARGS if isinstance(event.get(k), str)), None)
         if kind is None or not isinstance(token, str):
             ignored += 1
             continue
