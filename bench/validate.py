@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach import contacts  # noqa: E402
+from outreach import datafiles  # noqa: E402
 from outreach.campaign import load_campaign  # noqa: E402
 from outreach.contacts import check_sources  # noqa: E402
 from outreach.settings import Settings  # noqa: E402
@@ -30,7 +30,7 @@ from outreach.validation import validate_campaign  # noqa: E402
 
 def clear_caches() -> None:
     """Distinct values are checked once and cached; a benchmark must start cold."""
-    for check in (contacts._check_email, contacts._check_phone_digits, contacts.is_language_code):
+    for check in (datafiles.check_email, datafiles.check_phone_digits, datafiles.is_language_code):
         check.cache_clear()
 
 

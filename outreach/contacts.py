@@ -23,20 +23,24 @@ the `extra` column (a dict per row).
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import phonenumbers
-from babel import Locale, UnknownLocaleError
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from outreach.datafiles import (
+    check_email,
+    check_phone,
+    display_name,
+    duplicates,
+    extras,
+    is_language_code,
+    map_checked,
+    or_none,
+    read_table,
+    report,
+)
 from outreach.problems import InvalidInput, Problem
 
 if TYPE_CHECKING:
@@ -72,7 +76,6 @@ PARTNER_KINDS = (
 )
 CONSENT_VALUES = {"yes": True, "no": False}
 SHARE_TOLERANCE = 0.02
-_NAME_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 @dataclass
@@ -124,224 +127,6 @@ def select_audience(contacts: pd.DataFrame, spec: CampaignSpec) -> pd.DataFrame:
     return contacts[mask]
 
 
-# --- reading ------------------------------------------------------------------------------
-
-
-def display_name(path: Path) -> str:
-    """The path as the user most likely wrote it: relative to the current folder if inside."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _decode(data: bytes) -> tuple[str, str | None]:
-    """Text and, when it was not UTF-8, the encoding used instead."""
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Excel on Windows saves "CSV" as cp1252, a superset of Latin-1's printable range.
-        return data.decode("cp1252"), "Windows-1252 (Latin-1)"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
-
-
-@dataclass
-class _Table:
-    frame: pd.DataFrame | None
-    extra_columns: list[str]
-
-
-def read_table(
-    path: Path,
-    file: str,
-    known: Iterable[str],
-    required: Iterable[str],
-    problems: list[Problem],
-    notes: list[str],
-) -> _Table:
-    """Read one CSV into strings (stripped), with a `row` column; never raises on content."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        problems.append(Problem(file, None, "", "file not found"))
-        return _Table(None, [])
-    except IsADirectoryError:
-        problems.append(Problem(file, None, "", "is a folder, not a CSV file"))
-        return _Table(None, [])
-    text, encoding = _decode(data)
-    if encoding:
-        notes.append(
-            f"{file} is not UTF-8; it was read as {encoding}. Check accented letters and "
-            "save it as UTF-8 to be sure."
-        )
-    if not text.strip():
-        problems.append(Problem(file, None, "", "file is empty; it needs a header row"))
-        return _Table(None, [])
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    header = [name.strip().lower() for name in records[0]]
-    seen: set[str] = set()
-    for name in header:
-        if name in seen and name:
-            problems.append(Problem(file, 1, name, "this column appears twice in the header"))
-        seen.add(name)
-    missing = [name for name in required if name not in header]
-    for name in missing:
-        problems.append(Problem(file, 1, name, "required column is missing"))
-    width = len(header)
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue  # blank line: spreadsheets leave them; they still count as rows
-        if len(record) > width and any(cell.strip() for cell in record[width:]):
-            problems.append(
-                Problem(
-                    file,
-                    number,
-                    "",
-                    f"has {len(record)} values but the header has {width} columns "
-                    "(a comma inside a value needs quotes)",
-                )
-            )
-        rows.append((record + [""] * width)[:width])
-        numbers.append(number)
-    unique_header = [name if name else f"column_{i + 1}" for i, name in enumerate(header)]
-    frame = pd.DataFrame(rows, columns=pd.Index(unique_header), dtype=object)
-    frame = frame.loc[:, ~frame.columns.duplicated()]
-    frame = frame.apply(lambda column: column.str.strip()) if len(frame) else frame
-    for name in known:
-        if name not in frame.columns:
-            frame[name] = ""
-    frame["row"] = numbers
-    extra = [name for name in frame.columns if name not in set(known) | {"row"}]
-    return _Table(frame, extra)
-
-
-def _or_none(values: pd.Series) -> pd.Series:
-    """Missing values as None (not NaN), in an object column: what the store expects."""
-    out = values.astype(object)
-    return out.where(values.notna(), None)
-
-
-def _extras(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    if not columns:
-        return [{} for _ in range(len(frame))]
-    return frame[columns].to_dict("records")
-
-
-# --- per-value checks, cached: each distinct value is checked once ------------------------
-
-
-# Plain ASCII addresses that email-validator certainly accepts: dot-atom local part of at
-# most 64 characters, LDH domain labels, an alphabetic top-level domain, no IDNA (xn--)
-# labels, no special-use domain. Anything else gets the full email-validator check. A
-# test holds the two to the same answers.
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_PLAIN_EMAIL = re.compile(rf"^{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$")
-_SPECIAL_TLDS = tuple(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
-
-
-def _plain_email(value: str) -> bool:
-    if len(value) > 254 or not _PLAIN_EMAIL.match(value):
-        return False
-    local, _, domain = value.rpartition("@")
-    domain = domain.lower()
-    return (
-        len(local) <= 64
-        and "--" not in domain
-        and not domain.endswith(_SPECIAL_TLDS)
-        and len(domain) <= 253
-    )
-
-
-@lru_cache(maxsize=200_000)
-def _check_email(value: str) -> tuple[str | None, str | None]:
-    """(normalised address, None) or (None, reason)."""
-    if _plain_email(value):
-        return value.lower(), None
-    try:
-        result = validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return None, str(exc)
-    return result.normalized.lower(), None
-
-
-_PHONE_PUNCTUATION = re.compile(r"[\s().-]+")
-
-
-def _check_phone(value: str, region: str) -> tuple[str | None, str | None]:
-    # "020 7946 0001", "(020) 7946-0001" and "02079460001" are one number: check it once.
-    return _check_phone_digits(_PHONE_PUNCTUATION.sub("", value), region)
-
-
-@lru_cache(maxsize=200_000)
-def _check_phone_digits(value: str, region: str) -> tuple[str | None, str | None]:
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None, "is not a phone number"
-    # Most numbers belong to the default region; checking that one region first is several
-    # times cheaper than is_valid_number, which tries every region sharing the country code.
-    if not (
-        phonenumbers.is_valid_number_for_region(number, region)
-        or phonenumbers.is_valid_number(number)
-    ):
-        return None, "is not a valid phone number"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
-
-
-@lru_cache(maxsize=2_000)
-def is_language_code(code: str) -> bool:
-    """Babel knows the language (`en`, `pt-BR`, `zh_Hans`...)."""
-    if not code or not _NAME_CHARS.match(code):
-        return False
-    try:
-        Locale.parse(code.replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return False
-    return True
-
-
-def _map_checked(
-    values: pd.Series, check: Callable[[str], tuple[str | None, str | None]]
-) -> tuple[pd.Series, pd.Series]:
-    """Run `check` once per distinct non-empty value; return (normalised, error) series."""
-    present = values[values != ""]
-    results = {value: check(value) for value in present.unique()}
-    normal = present.map(lambda v: results[v][0]).reindex(values.index)
-    error = present.map(lambda v: results[v][1]).reindex(values.index)
-    return normal, error
-
-
-def _report(
-    problems: list[Problem], file: str, frame: pd.DataFrame, mask: pd.Series, field: str, how: Any
-) -> None:
-    """One problem per row where `mask` holds; `how(row_series) -> message`."""
-    for _, item in frame[mask.fillna(False).astype(bool)].iterrows():
-        problems.append(Problem(file, int(item["row"]), field, how(item)))
-
-
-def _duplicates(
-    problems: list[Problem], file: str, frame: pd.DataFrame, key: pd.Series, field: str, what: str
-) -> None:
-    present = key.notna() & (key != "")
-    first_row = frame.loc[present].groupby(key[present])["row"].transform("min")
-    dup = present & key.duplicated(keep="first")
-    for index in frame.index[dup]:
-        problems.append(
-            Problem(
-                file,
-                int(frame.at[index, "row"]),
-                field,
-                f"duplicate {what} {key[index]!r} (also in row {int(first_row[index])})",
-            )
-        )
-
-
 # --- the three files ----------------------------------------------------------------------
 
 
@@ -356,9 +141,9 @@ def _check_groups_file(
     frame = table.frame
     frame["dimension"] = frame["dimension"].str.lower()
     for name in ("dimension", "value"):
-        _report(problems, file, frame, frame[name] == "", name, lambda _: "is empty")
+        report(problems, file, frame, frame[name] == "", name, lambda _: "is empty")
     bad_value = (frame["value"] != "") & frame["value"].str.contains(r"[;:]", regex=True)
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -368,7 +153,7 @@ def _check_groups_file(
     )
     share = pd.to_numeric(frame["population_share"], errors="coerce")
     bad_share = share.isna() | (share < 0) | (share > 1)
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -376,7 +161,7 @@ def _check_groups_file(
         "population_share",
         lambda r: f"{r['population_share']!r} is not a share between 0 and 1 (write 0.25 for 25%)",
     )
-    _duplicates(problems, file, frame, frame["dimension"] + ":" + frame["value"], "value", "group")
+    duplicates(problems, file, frame, frame["dimension"] + ":" + frame["value"], "value", "group")
     frame["population_share"] = share
     frame["label"] = frame["label"].where(
         frame["label"] != "", frame["dimension"] + ":" + frame["value"]
@@ -425,11 +210,11 @@ def _check_partners_file(
     if table.frame is None:
         return pd.DataFrame(columns=columns)
     frame = table.frame
-    _report(problems, file, frame, frame["partner_id"] == "", "partner_id", lambda _: "is empty")
-    _report(problems, file, frame, frame["name"] == "", "name", lambda _: "is empty")
-    _duplicates(problems, file, frame, frame["partner_id"], "partner_id", "partner id")
+    report(problems, file, frame, frame["partner_id"] == "", "partner_id", lambda _: "is empty")
+    report(problems, file, frame, frame["name"] == "", "name", lambda _: "is empty")
+    duplicates(problems, file, frame, frame["partner_id"], "partner_id", "partner id")
     frame["kind"] = frame["kind"].str.lower()
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -440,7 +225,7 @@ def _check_partners_file(
     frame["language_list"] = frame["languages"].map(
         lambda text: [code.strip() for code in text.split(";") if code.strip()]
     )
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -451,7 +236,7 @@ def _check_partners_file(
     unknown = frame["language_list"].map(
         lambda codes: [c for c in codes if not is_language_code(c)]
     )
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -459,8 +244,8 @@ def _check_partners_file(
         "languages",
         lambda r: f"unknown language code {', '.join(map(repr, unknown[r.name]))}",
     )
-    email, email_error = _map_checked(frame["email"], _check_email)
-    _report(
+    email, email_error = map_checked(frame["email"], check_email)
+    report(
         problems,
         file,
         frame,
@@ -469,7 +254,7 @@ def _check_partners_file(
         lambda r: f"{r['email']!r} is not a valid email address: {email_error[r.name]}",
     )
     reach = pd.to_numeric(frame["reach"].where(frame["reach"] != "", "0"), errors="coerce")
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -477,9 +262,9 @@ def _check_partners_file(
         "reach",
         lambda r: f"{r['reach']!r} is not a whole number of people",
     )
-    frame["email"] = _or_none(email)
+    frame["email"] = or_none(email)
     frame["reach"] = reach.fillna(0).astype(int)
-    frame["extra"] = _extras(frame, table.extra_columns)
+    frame["extra"] = extras(frame, table.extra_columns)
     return frame[columns].reset_index(drop=True)
 
 
@@ -501,13 +286,11 @@ def _check_contacts_file(
     header_missing = {p.field for p in problems if p.file == file and p.row == 1}
 
     if "contact_id" not in header_missing:
-        _report(
-            problems, file, frame, frame["contact_id"] == "", "contact_id", lambda _: "is empty"
-        )
-        _duplicates(problems, file, frame, frame["contact_id"], "contact_id", "contact id")
+        report(problems, file, frame, frame["contact_id"] == "", "contact_id", lambda _: "is empty")
+        duplicates(problems, file, frame, frame["contact_id"], "contact_id", "contact id")
 
-    email, email_error = _map_checked(frame["email"], _check_email)
-    _report(
+    email, email_error = map_checked(frame["email"], check_email)
+    report(
         problems,
         file,
         frame,
@@ -515,11 +298,11 @@ def _check_contacts_file(
         "email",
         lambda r: f"{r['email']!r} is not a valid email address: {email_error[r.name]}",
     )
-    _duplicates(problems, file, frame, email, "email", "email address")
+    duplicates(problems, file, frame, email, "email", "email address")
 
     region = settings.phone_region
-    phone, phone_error = _map_checked(frame["phone"], lambda v: _check_phone(v, region))
-    _report(
+    phone, phone_error = map_checked(frame["phone"], lambda v: check_phone(v, region))
+    report(
         problems,
         file,
         frame,
@@ -534,7 +317,7 @@ def _check_contacts_file(
         targets = list(spec.target_languages)
         frame["language"] = frame["language"].str.replace("_", "-")
         language_ok = {code: is_language_code(code) for code in frame["language"].unique()}
-        _report(
+        report(
             problems,
             file,
             frame,
@@ -543,7 +326,7 @@ def _check_contacts_file(
             lambda _: f"is empty; use one of the campaign's languages: {', '.join(targets)}",
         )
         unknown = (frame["language"] != "") & ~frame["language"].map(language_ok)
-        _report(
+        report(
             problems,
             file,
             frame,
@@ -552,7 +335,7 @@ def _check_contacts_file(
             lambda r: f"unknown language code {r['language']!r}; use codes like en, bn, pl",
         )
         outside = frame["language"].map(language_ok) & ~frame["language"].isin(targets)
-        _report(
+        report(
             problems,
             file,
             frame,
@@ -565,7 +348,7 @@ def _check_contacts_file(
 
     if "consent_email" not in header_missing:
         consent_text = frame["consent_email"].str.lower()
-        _report(
+        report(
             problems,
             file,
             frame,
@@ -581,7 +364,7 @@ def _check_contacts_file(
 
     if partners is not None:
         known_partners = set(partners["partner_id"])
-        _report(
+        report(
             problems,
             file,
             frame,
@@ -592,7 +375,7 @@ def _check_contacts_file(
 
     unreachable = email.isna() & phone.isna() & (frame["partner_id"] == "")
     unreachable &= email_error.isna() & phone_error.isna()
-    _report(
+    report(
         problems,
         file,
         frame,
@@ -601,10 +384,10 @@ def _check_contacts_file(
         lambda _: "this contact has no email, no phone and no partner: nobody can reach them",
     )
 
-    frame["email"] = _or_none(email)
-    frame["phone"] = _or_none(phone)
-    frame["partner_id"] = _or_none(frame["partner_id"].where(frame["partner_id"] != ""))
-    frame["extra"] = _extras(frame, table.extra_columns)
+    frame["email"] = or_none(email)
+    frame["phone"] = or_none(phone)
+    frame["partner_id"] = or_none(frame["partner_id"].where(frame["partner_id"] != ""))
+    frame["extra"] = extras(frame, table.extra_columns)
     return frame[columns].reset_index(drop=True)
 
 

@@ -271,12 +271,12 @@ def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
     """The plain-ASCII shortcut never accepts what email-validator would reject."""
     from email_validator import EmailNotValidError, validate_email
 
-    from outreach.contacts import _check_email, _plain_email
+    from outreach.datafiles import check_email, plain_email
 
     try:
         expected = validate_email(address, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         expected = None
-    if _plain_email(address):
+    if plain_email(address):
         assert expected == address.lower()
-    assert _check_email.__wrapped__(address)[0] == expected
+    assert check_email.__wrapped__(address)[0] == expected
