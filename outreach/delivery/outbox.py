@@ -1,10 +1,11 @@
 """The embedded default backend: every message becomes an `.eml` file in a Maildir.
 
 Exactly-once by construction: the file name is deterministic per ledger row
-(`<campaign>.w<wave>.d<delivery id>.eml`), written with the Maildir protocol (write and
-fsync in `tmp/`, then rename into `new/`, which is atomic). A re-run after a crash finds
-the file already in `new/` (or `cur/`, once a mail client has seen it) and reports the
-row as sent without writing it again. The provider id is the Maildir key (the file name).
+(`<campaign>.w<wave>.d<delivery id>.eml`), written with the Maildir protocol: write in
+`tmp/`, rename into `new/` (atomic), then one sync(2) per group before the ledger is
+marked. A re-run after a crash finds the file already in `new/` (or `cur/`, once a mail
+client has seen it) and reports the row as sent without writing it again.
+The provider id is the Maildir key (the file name).
 
 ```python
 sender = OutboxSender(settings.outbox_dir)
@@ -20,7 +21,6 @@ import os
 import socket
 import uuid
 from collections.abc import Sequence
-from email import policy
 from pathlib import Path
 
 from outreach.delivery.mime import message_to_mime
@@ -41,7 +41,7 @@ class OutboxSender:
     """Writes messages into a Maildir (`tmp/`, `new/`, `cur/`)."""
 
     name = "outbox"
-    preferred_batch = 100  # exactly-once anyway: commit the ledger every 100 files
+    preferred_batch = 200  # exactly-once anyway: one sync and one ledger commit per 200
 
     def __init__(self, path: Path, *, rate_per_second: float = 0.0, fsync: bool = True) -> None:
         self.path = Path(path)
@@ -55,30 +55,31 @@ class OutboxSender:
     def close(self) -> None:
         pass
 
-    def already_delivered(self, key: str) -> bool:
+    def _seen_keys(self) -> set[str]:
+        # A mail client moves read mail to cur/ and appends ":2,<flags>" to the name.
+        with os.scandir(self.path / "cur") as entries:
+            return {entry.name.split(":", 1)[0] for entry in entries}
+
+    def already_delivered(self, key: str, seen: set[str] | None = None) -> bool:
         if (self.path / "new" / key).exists():
             return True
-        # A mail client moves read mail to cur/ and appends ":2,<flags>".
-        cur = self.path / "cur"
-        return (cur / key).exists() or any(cur.glob(f"{key}:*"))
+        return key in (seen if seen is not None else self._seen_keys())
 
     def _write(self, key: str, data: bytes) -> None:
         tmp = self.path / "tmp" / f"{key}.{os.getpid()}"
         with open(tmp, "wb") as handle:
             handle.write(data)
-            if self.fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
         os.rename(tmp, self.path / "new" / key)
 
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
         results: list[SendResult] = []
+        seen = self._seen_keys()
         for message in messages:
             key = maildir_key(message)
             try:
-                if message.delivery_id is None or not self.already_delivered(key):
+                if message.delivery_id is None or not self.already_delivered(key, seen):
                     self.limiter.acquire()
-                    data = message_to_mime(message).as_bytes(policy=policy.default)
+                    data = message_to_mime(message).as_bytes()
                     self._write(key, data)
             except OSError as exc:
                 # A full disk or a permission problem: try again later, not a bad address.
@@ -88,10 +89,7 @@ class OutboxSender:
                 continue
             results.append(SendResult(message.delivery_id, True, provider_id=key))
         if self.fsync and messages:
-            # Make the renames themselves durable before the ledger says "sent".
-            fd = os.open(self.path / "new", os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            # Files and renames reach the disk before the ledger says "sent": one sync(2)
+            # per group costs ~1 ms a message less than an fsync per file.
+            os.sync()
         return results

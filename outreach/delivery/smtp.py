@@ -25,7 +25,6 @@ import re
 import smtplib
 import ssl
 from collections.abc import Sequence
-from email import policy
 
 from outreach.delivery.mime import message_to_mime
 from outreach.delivery.pacing import RateLimiter
@@ -163,7 +162,7 @@ class SmtpSender:
 
     def _send_one(self, message: Message) -> SendResult:
         mime = message_to_mime(message)
-        data = mime.as_bytes(policy=policy.SMTP)
+        data = mime.as_bytes()  # smtplib turns bare LF into CRLF
         message_id = str(mime["Message-ID"]).strip("<>")
         last_error = ""
         for _attempt in range(2):  # the second try runs on a fresh connection
