@@ -56,6 +56,10 @@ def test_underreached_group_gets_the_channel_the_evidence_favours_and_explores(
     # The estimates carry the evidence with uncertainty.
     radio = older.estimates["radio"]
     assert radio.successes == 11 and radio.low < radio.mean < radio.high
+    # Radio exposure is estimated: one pack to a station reaching 1,000 people, half of
+    # whom (the population share; no contacts are linked to it) are older.
+    assert radio.trials == pytest.approx(500)
+    assert older.estimates["email"].trials == 60  # emails sent to consenting older people
     # Flyers (the English venue) and partner packs (the Bengali circle) were never tried
     # for anyone: the planner still tries them, as exploration, cheaply.
     assert chosen["flyer"].explore and chosen["flyer"].partners == ["hall-en"]
