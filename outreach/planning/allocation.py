@@ -120,7 +120,10 @@ def response_needs(
             extra = updated
             break
         extra = updated
-    return {g: x * margin for g, x in extra.items() if x > 0}
+    # Targets that cannot all be met at once (sum of target x share >= 1) never settle;
+    # cap the need at ten times the current respondents: "as much as you can".
+    ceiling = 10 * base_total
+    return {g: min(x, ceiling) * margin for g, x in extra.items() if x > 0}
 
 
 def _rate_of(posterior: Posterior | None) -> Posterior:
