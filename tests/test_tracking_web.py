@@ -148,6 +148,11 @@ def test_click_on_owned_url_is_recorded_and_redirects(seeded, settings) -> None:
     assert {c.contact_pk for c in clicks} == {seeded.contacts["c2"]}
     assert clicks[0].data["target"] == online and clicks[0].channel == "email"
     assert response.headers["referrer-policy"] == "no-referrer"
+    # The email's RSVP button links to the page directly: opening it is a click too.
+    assert request(app, "GET", f"/rsvp/{token}").status_code == 200
+    clicks = events(seeded, "click")
+    assert len(clicks) == 4 and clicks[-1].data["target"] == "rsvp"
+    assert clicks[-1].delivery_id == seeded.deliveries["c2"]
 
 
 # -- RSVP ----------------------------------------------------------------------------

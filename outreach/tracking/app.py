@@ -223,8 +223,13 @@ def create_app(settings: Settings, *, store: Store | None = None, source: str = 
             return tracker.not_found()
         payload, view = found
         if request.method == "GET":  # a HEAD (link checkers) is not a visit
-            kind = "scan" if payload.channel in _PRINT_CHANNELS else "visit"
-            record_scan(store, payload, kind=kind, source=source)
+            # An email's RSVP button links here directly: opening it is the email's click.
+            # Flyers, radio and partner packs reach it by QR code or typed URL: a scan.
+            if payload.channel == "email":
+                record_click(store, payload, target="rsvp", source=source)
+            else:
+                kind = "scan" if payload.channel in _PRINT_CHANNELS else "visit"
+                record_scan(store, payload, kind=kind, source=source)
         return _rsvp_page(token, payload, view, form=_empty_form(), errors={}, status=200)
 
     @app.post("/rsvp/{token}")
