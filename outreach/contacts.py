@@ -315,7 +315,10 @@ def _check_contacts_file(
 
     if "language" not in header_missing:
         targets = list(spec.target_languages)
-        frame["language"] = frame["language"].str.replace("_", "-")
+        # "EN", "pt_BR" -> the spelling the campaign uses ("en", "pt-BR") when it has it.
+        by_lower = {code.lower(): code for code in targets}
+        spelled = frame["language"].str.replace("_", "-")
+        frame["language"] = spelled.map(lambda code: by_lower.get(code.lower(), code))
         language_ok = {code: is_language_code(code) for code in frame["language"].unique()}
         report(
             problems,

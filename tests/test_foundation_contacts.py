@@ -280,3 +280,32 @@ def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
     if plain_email(address):
         assert expected == address.lower()
     assert check_email.__wrapped__(address)[0] == expected
+
+
+def test_language_codes_are_matched_case_insensitively(settings: Settings, tmp_path: Path) -> None:
+    text = (FIXTURES / "contacts.csv").read_text(encoding="utf-8")
+    (tmp_path / "contacts.csv").write_text(text.replace(",es,", ",ES,"), encoding="utf-8")
+    for name in ("groups.csv", "partners.csv"):
+        (tmp_path / name).write_bytes((FIXTURES / name).read_bytes())
+    sources, problems = check_sources(fixture_spec(base=tmp_path), settings)
+    assert problems == []
+    assert sources.contacts.set_index("contact_id").at["C2", "language"] == "es"
+
+
+def test_audience_groups_select_contacts(settings: Settings) -> None:
+    spec = fixture_spec()
+    audience = spec.audience.model_copy(update={"groups": ["age:65-plus", "language:es"]})
+    spec = spec.model_copy(update={"audience": audience})
+    sources, problems = check_sources(spec, settings)
+    assert problems == []
+    assert sorted(sources.audience(spec)["contact_id"]) == ["C2", "C3", "C4"]
+
+
+def test_audience_group_missing_from_groups_file(settings: Settings) -> None:
+    spec = fixture_spec()
+    audience = spec.audience.model_copy(update={"groups": ["age:18-24"]})
+    _, problems = check_sources(spec.model_copy(update={"audience": audience}), settings)
+    assert [(Path(p.file).name, p.field) for p in problems] == [
+        ("the-way-ahead.yaml", "audience.groups.0")
+    ]
+    assert "'age:18-24' is not in" in problems[0].message
