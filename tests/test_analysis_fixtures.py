@@ -19,6 +19,7 @@ Wave 2 email: contacts 8..30 (outside the UK); 8..12 yes.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from outreach.campaign import load_campaign
 from outreach.store import Store
@@ -120,6 +121,7 @@ def build_fixture_campaign(store: Store, sample_campaign: object) -> dict[int, i
         for i in range(1, 101):
             fallback = i <= 12
             row = Delivery(
+                id=i,
                 campaign_id=CAMPAIGN,
                 wave=1,
                 recipient=f"c:{i}",
@@ -130,11 +132,11 @@ def build_fixture_campaign(store: Store, sample_campaign: object) -> dict[int, i
                 status="sent",
             )
             session.add(row)
-            session.flush()
-            deliveries[i] = row.id
+            deliveries[i] = i
         wave2: dict[int, int] = {}
         for i in range(8, 31):
             row = Delivery(
+                id=1000 + i,
                 campaign_id=CAMPAIGN,
                 wave=2,
                 recipient=f"c:{i}",
@@ -144,8 +146,7 @@ def build_fixture_campaign(store: Store, sample_campaign: object) -> dict[int, i
                 status="sent",
             )
             session.add(row)
-            session.flush()
-            wave2[i] = row.id
+            wave2[i] = 1000 + i
         session.add(
             Delivery(
                 campaign_id=CAMPAIGN,
@@ -241,3 +242,19 @@ def build_fixture_campaign(store: Store, sample_campaign: object) -> dict[int, i
             email("rsvp", i, wave=2, answer="yes")
         session.add_all(ev.rows)
     return deliveries
+
+
+def write_fixture_report(folder: Path, sample_campaign: Path, **options: object) -> Path:
+    """Build the fixture campaign in a fresh SQLite store under `folder`, write its report
+    to `folder / "report"`; returns the report.html path (for module-scoped fixtures)."""
+    from outreach.analysis.report import write_report
+    from outreach.settings import Settings
+
+    store = Store(f"sqlite:///{folder / 'store.db'}")
+    store.upgrade()
+    try:
+        build_fixture_campaign(store, sample_campaign)
+        settings = Settings(workdir=folder / "work", secret_key="test-secret-not-for-production")
+        return write_report(store, settings, CAMPAIGN, folder / "report", **options)  # type: ignore[arg-type]
+    finally:
+        store.dispose()
