@@ -162,7 +162,8 @@ class SmtpSender:
 
     def _send_one(self, message: Message) -> SendResult:
         mime = message_to_mime(message)
-        data = mime.as_bytes()  # smtplib turns bare LF into CRLF
+        # smtplib sends bytes as they are: SMTP needs CRLF line ends.
+        data = mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
         message_id = str(mime["Message-ID"]).strip("<>")
         last_error = ""
         for _attempt in range(2):  # the second try runs on a fresh connection
