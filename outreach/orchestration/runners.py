@@ -28,7 +28,7 @@ def make_task_runner(settings: Settings) -> Any:
                 "n_workers": settings.max_workers,
                 "threads_per_worker": 1,
                 "processes": True,
-                "dashboard_address": None,
+                "dashboard_address": ":0",
             }
         )
     from prefect.task_runners import ThreadPoolTaskRunner
