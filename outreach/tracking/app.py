@@ -270,14 +270,14 @@ def create_app(settings: Settings, *, store: Store | None = None, source: str = 
         if found is None:
             return tracker.not_found()
         payload, view = found
-        answer, barriers = "yes", []
+        answer, barriers = "", []  # unknown submission: a neutral thank-you
         if _SUBMISSION.match(s):
             with store.session() as session:
                 event = session.scalars(
                     select(ResponseEvent).where(ResponseEvent.external_id == f"rsvp:{view.id}:{s}")
                 ).first()
                 if event is not None:
-                    answer = event.answer or "yes"
+                    answer = event.answer or ""
                     barriers = list((event.data or {}).get("barriers", []))
         replies = [(b, view.barrier_answers[b]) for b in barriers if b in view.barrier_answers]
         return tracker.html(
