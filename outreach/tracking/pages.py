@@ -120,7 +120,8 @@ class Pages:
         if cached and time.monotonic() - cached[0] < _SPEC_TTL:
             return cached[1]
         view = self._load(campaign_id)
-        self._campaigns[campaign_id] = (time.monotonic(), view)
+        if view is not None:  # a campaign launched a moment from now must not stay a 404
+            self._campaigns[campaign_id] = (time.monotonic(), view)
         return view
 
     def _load(self, campaign_id: str) -> CampaignView | None:
