@@ -12,6 +12,13 @@ from outreach.message import Sender
 from outreach.settings import Settings
 
 
+def _secret(value: object) -> str:
+    if value is None:
+        return ""
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter() if getter is not None else value)
+
+
 def make_sender(settings: Settings) -> Sender:
     """The sender `settings.delivery_backend` names, configured from settings."""
     rate = settings.send_rate_per_second
@@ -23,14 +30,14 @@ def make_sender(settings: Settings) -> Sender:
             port=settings.smtp_port,
             security=settings.smtp_security,
             username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else "",
+            password=_secret(settings.smtp_password),
             timeout=settings.smtp_timeout,
             rate_per_second=rate,
         )
     if settings.delivery_backend == "sendgrid":
         from outreach.delivery.sendgrid_api import SendGridSender
 
-        key = settings.sendgrid_api_key.get_secret_value() if settings.sendgrid_api_key else ""
+        key = _secret(settings.sendgrid_api_key)
         if not key:
             raise ValueError(
                 "OUTREACH_SENDGRID_API_KEY is not set; the sendgrid backend needs an API key"

@@ -70,8 +70,6 @@ class Templated:
     text: str
     html: str
     substitutions: dict[str, str]
-    personal_headers: dict[str, str]
-    common_headers: tuple[tuple[str, str], ...]
     attachments_key: str
 
     def group_key(self) -> tuple[Any, ...]:
@@ -87,7 +85,6 @@ class Templated:
             self.subject,
             self.text,
             self.html,
-            self.common_headers,
             self.attachments_key,
         )
 
@@ -106,13 +103,6 @@ def templatise(message: Message) -> Templated:
         html = html.replace(html_value, _html_tag(tag))
         html_values[_html_tag(tag)] = html_value
     substitutions = {**values, **html_values}
-    personal: dict[str, str] = {}
-    common: list[tuple[str, str]] = []
-    for name, value in message.headers.items():
-        if any(v in value for v in values.values()):
-            personal[name] = value
-        else:
-            common.append((name, value))
     digest = hashlib.sha256()
     for attachment in message.attachments:
         digest.update(attachment.filename.encode() + b"\0" + attachment.content_type.encode())
@@ -123,8 +113,6 @@ def templatise(message: Message) -> Templated:
         text,
         html,
         substitutions,
-        personal,
-        tuple(sorted(common)),
         digest.hexdigest(),
     )
     round_trip = (
@@ -140,8 +128,6 @@ def templatise(message: Message) -> Templated:
             message.text,
             message.html,
             {},
-            personal,
-            tuple(sorted(common)),
             digest.hexdigest() + f":{id(message)}",
         )
     return templated
@@ -189,6 +175,11 @@ class SendGridSender:
     def payload(items: Sequence[Templated]) -> dict[str, Any]:
         first = items[0]
         m = first.message
+        # Headers every message of the request shares go top-level; the rest
+        # (List-Unsubscribe with the token, X-Outreach-Delivery) per personalization.
+        shared = set(m.headers.items())
+        for item in items[1:]:
+            shared &= set(item.message.headers.items())
         personalizations = []
         for item in items:
             msg = item.message
@@ -200,8 +191,9 @@ class SendGridSender:
                 entry["custom_args"]["delivery"] = str(msg.delivery_id)
             if item.substitutions:
                 entry["substitutions"] = item.substitutions
-            if item.personal_headers:
-                entry["headers"] = item.personal_headers
+            own = {k: v for k, v in msg.headers.items() if (k, v) not in shared}
+            if own:
+                entry["headers"] = own
             personalizations.append(entry)
         body: dict[str, Any] = {
             "personalizations": personalizations,
@@ -219,8 +211,8 @@ class SendGridSender:
         }
         if m.reply_to:
             body["reply_to"] = {"email": m.reply_to}
-        if first.common_headers:
-            body["headers"] = dict(first.common_headers)
+        if shared:
+            body["headers"] = dict(sorted(shared))
         if m.attachments:
             body["attachments"] = [
                 {
