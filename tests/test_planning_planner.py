@@ -189,3 +189,15 @@ def test_campaign_stops_when_the_maximum_number_of_waves_is_reached(
     with store.session() as session:
         campaign = session.get(Campaign, CAMPAIGN_ID)
         assert (campaign.status, campaign.stop_reason) == ("finished", MAX_WAVES)
+
+
+def test_plan_stays_within_a_tight_wave_budget(store: Store, settings: Settings) -> None:
+    spec = make_spec(budget_per_wave=12)
+    build_campaign(store, spec)
+    plan = plan_follow_up(store, spec, settings, now=AFTER_WINDOW)
+    assert 0 < plan.cost <= 12
+    emails = [row for row in plan.rows if row.channel == "email"]
+    assert len(emails) < 12  # one unit of cost per email; the packs take their share
+    older = _older(plan)
+    assert older.limited_by == "budget"
+    assert any("wave budget is spent" in reason for reason in older.reasons)

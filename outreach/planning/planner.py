@@ -302,6 +302,35 @@ def _decide(
     bought = allocate(options, evidence, needs, spec.waves.budget_per_wave, seed=plan.seed)
     fallbacks = _previous_fallbacks(store, spec.id)
     _materialise(spec, plan, wanted, bought, audience, known, needs, fallbacks)
+    _why_short(plan, wanted, options, bought, spec.waves.budget_per_wave)
+    for group_plan in wanted.values():
+        group_plan.reasons = _reasons(spec, group_plan)
+
+
+def _why_short(
+    plan: FollowUpPlan,
+    wanted: dict[str, GroupPlan],
+    options: list[Option],
+    bought: list[Allocation],
+    budget: float,
+) -> None:
+    """For groups whose gap is not covered: was it the budget, or nobody left to reach?"""
+    left = budget - sum(a.cost for a in bought)
+    taken: dict[tuple[str, str], int] = {}
+    paid_shared = {a.key for a in bought if a.shared}
+    for a in bought:
+        taken[(a.group, a.key)] = taken.get((a.group, a.key), 0) + a.units
+    for group, group_plan in wanted.items():
+        if group_plan.expected_responses >= group_plan.need:
+            continue
+        unaffordable = any(
+            o.group == group
+            and o.units > taken.get((group, o.key), 0)
+            and not (o.shared and o.key in paid_shared)
+            and o.unit_cost > left
+            for o in options
+        )
+        group_plan.limited_by = "budget" if unaffordable else "reach"
 
 
 def _group_languages(spec: CampaignSpec, group: str, audience: Audience) -> list[str]:
@@ -478,12 +507,6 @@ def _materialise(
         languages.update(
             group_plan.languages if any(c.channel != "email" for c in group_plan.channels) else []
         )
-    cheapest = min((spec.channels.cost(c) for c in spec.channels.enabled()), default=0.0)
-    budget_spent = plan.cost >= spec.waves.budget_per_wave - cheapest
-    for group_plan in wanted.values():
-        if group_plan.expected_responses < group_plan.need:
-            group_plan.limited_by = "budget" if budget_spent else "reach"
-        group_plan.reasons = _reasons(spec, group_plan)
     plan.languages = sorted(languages)
 
 
