@@ -197,7 +197,7 @@ def render_wave_materials(
 
     settings = settings_at(workdir)
     total: Counter[str] = Counter()
-    with make_task_runner(settings) as runner:
+    with make_task_runner(settings, cpu_bound=True) as runner:
         futures = [
             runner.submit(
                 render_chunk,

@@ -6,6 +6,7 @@ a campaign spec inside the flow run, where personal data may be handled but neve
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,18 @@ def settings_at(workdir: str | Path) -> Settings:
     return get_settings(workdir)
 
 
+_upgraded: set[str] = set()
+_upgrade_lock = threading.Lock()
+
+
 def open_store(settings: Settings) -> Store:
+    """A store at the newest schema. Alembic's upgrade is not thread-safe (it swaps
+    module globals), so parallel tasks in one process upgrade once, under a lock."""
     store = Store(settings.database_url)
-    store.upgrade()
+    with _upgrade_lock:
+        if store.url not in _upgraded:
+            store.upgrade()
+            _upgraded.add(store.url)
     return store
 
 

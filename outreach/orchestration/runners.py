@@ -16,8 +16,13 @@ from typing import Any
 from outreach.settings import Settings
 
 
-def make_task_runner(settings: Settings) -> Any:
-    """A fresh (not yet started) Prefect task runner for `settings`."""
+def make_task_runner(settings: Settings, *, cpu_bound: bool = False) -> Any:
+    """A fresh (not yet started) Prefect task runner for `settings`.
+
+    `cpu_bound=True` (PDF rendering) gets one thread with the threads runner: WeasyPrint's
+    Pango/fontconfig is not safe to drive from several threads at once, and the GIL would
+    serialise the work anyway. The Dask runner's worker processes render in parallel.
+    """
     if settings.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
 
@@ -33,4 +38,4 @@ def make_task_runner(settings: Settings) -> Any:
         )
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    return ThreadPoolTaskRunner(max_workers=1 if cpu_bound else settings.max_workers)
