@@ -166,7 +166,7 @@ def test_outbox_sigkill_then_rerun_writes_each_message_once(
     proc.wait(timeout=30)
     send_wave(sqlite_store, settings, make_spec(), 1, now=NOON)
     box = mailbox.Maildir(settings.outbox_dir, create=False)
-    recipients = [str(box[key]["To"]).split("<")[-1].rstrip(">") for key in box]
+    recipients = [str(m["To"]).split("<")[-1].rstrip(">") for m in box]
     assert sorted(recipients) == sorted(expected_recipients())  # each once, none missing
 
 

@@ -33,7 +33,8 @@ NOON = datetime(2027, 4, 14, 11, 0, tzinfo=UTC)
 def make_spec(**waves: Any) -> CampaignSpec:
     spec = load_campaign(SAMPLE_CAMPAIGN)
     if waves:
-        spec = spec.model_copy(update={"waves": spec.waves.model_copy(update=waves)})
+        merged = {**spec.waves.model_dump(), **waves}
+        spec = spec.model_copy(update={"waves": type(spec.waves).model_validate(merged)})
     return spec
 
 
