@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from outreach.store import Store
 
 DEFAULT_CHUNK = 5000
+MAX_IN_LIST = 10_000
 NO_GROUP = "(no group)"
 PARTNER_GROUP = "(partners)"
 
@@ -186,7 +187,8 @@ def _upsert_contacts(
     records = contacts[columns].to_dict("records")
     table = _table(Contact)
     pks: dict[str, int] = {}
-    for chunk in _chunks(records, chunk_size):
+    # Each chunk is also an IN (...) list: stay well under SQLite's 32,766 bound parameters.
+    for chunk in _chunks(records, min(chunk_size, MAX_IN_LIST)):
         rows = [
             {
                 "contact_id": r["contact_id"],
