@@ -1,0 +1,140 @@
+"""Never the wrong language: missing translations fail loudly, with translator worksheets;
+`--allow-fallback` is the only way to send in another language, and the ledger records it."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po, write_po
+from conftest import SAMPLE_CAMPAIGN
+from sqlalchemy import func, select
+
+from outreach.campaign import load_campaign
+from outreach.i18n.checks import check_translations
+from outreach.i18n.fallback import MissingTranslations, effective_language
+from outreach.i18n.messages import template_messages
+from outreach.i18n.paths import LOCALE_DIR, template_po_path, use_locale_dir
+from outreach.problems import InvalidInput
+
+GAPS = ("When", "Where", "Tell us if you can come")
+
+
+def _blank_entries(po: Path, msgids: tuple[str, ...]) -> None:
+    catalog = read_po(po.open("rb"))
+    for msgid in msgids:
+        catalog[msgid].string = ""
+        catalog[msgid].flags.discard("fuzzy")
+    out = BytesIO()
+    write_po(out, catalog)
+    po.write_bytes(out.getvalue())
+
+
+@pytest.fixture
+def somali_gaps(tmp_path: Path) -> Iterator[Path]:
+    """Shipped catalogs, except three Somali template messages have no translation."""
+    locale = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale)
+    _blank_entries(locale / "so" / "LC_MESSAGES" / "messages.po", GAPS)
+    with use_locale_dir(locale):
+        yield locale
+
+
+@pytest.fixture
+def spec() -> Any:
+    return load_campaign(SAMPLE_CAMPAIGN)
+
+
+@pytest.fixture
+def sources(spec: Any, settings: Any) -> Any:
+    from outreach.contacts import load_sources
+
+    return load_sources(spec, settings)
+
+
+def test_complete_catalogs_raise_no_problem(spec, sources, settings):
+    assert check_translations(spec, sources, settings) == []
+    assert not (settings.workdir / "worksheets" / "so.csv").exists()
+
+
+def test_missing_translations_are_listed_with_a_worksheet(somali_gaps, spec, sources, settings):
+    problems = check_translations(spec, sources, settings)
+    assert [(p.field, p.row) for p in problems] == [(msgid, None) for msgid in GAPS]
+    for problem in problems:
+        assert problem.file.endswith("so/LC_MESSAGES/messages.po")
+        assert "no 'so' translation" in problem.message
+        assert "worksheets/so.csv" in problem.message
+    sheet = settings.workdir / "worksheets" / "so.csv"
+    with sheet.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["english"] for row in rows] == list(GAPS)
+    assert all(row["language"] == "so" and row["reviewed_translation"] == "" for row in rows)
+    assert all(row["reference"].startswith("templates/") for row in rows)
+    worksheet_po = read_po((settings.workdir / "worksheets" / "so.po").open("rb"))
+    assert [m.id for m in worksheet_po if m.id] == list(GAPS)
+    # Other languages are complete: no worksheet for them.
+    assert sorted(p.name for p in (settings.workdir / "worksheets").iterdir()) == [
+        "so.csv",
+        "so.po",
+    ]
+
+
+def test_effective_language_refuses_without_an_explicit_fallback(somali_gaps, spec):
+    with pytest.raises(MissingTranslations) as caught:
+        effective_language(spec, "so")
+    assert isinstance(caught.value, InvalidInput)
+    assert {p.field for p in caught.value.problems} == set(GAPS)
+    assert effective_language(spec, "so", allow_fallback="en") == ("en", "so")
+    assert effective_language(spec, "es", allow_fallback="en") == ("es", None)
+    # A fallback that is itself incomplete is refused too.
+    with pytest.raises(MissingTranslations):
+        effective_language(spec, "ti", allow_fallback="so")
+
+
+def test_allow_fallback_turns_the_failure_into_a_counted_fallback(
+    somali_gaps, spec, sources, settings, sqlite_store
+):
+    assert check_translations(spec, sources, settings, allow_fallback="en") == []
+    assert (settings.workdir / "worksheets" / "so.csv").exists()  # translators still get it
+
+    from outreach.audience import plan_first_wave, record_campaign
+    from outreach.store import Delivery
+
+    record_campaign(sqlite_store, spec, sources)
+    with pytest.raises(InvalidInput):
+        plan_first_wave(sqlite_store, spec, settings)
+    plan_first_wave(sqlite_store, spec, settings, allow_fallback="en")
+    with sqlite_store.session() as session:
+        fell_back = session.execute(
+            select(Delivery.language, Delivery.fallback_from, func.count())
+            .where(Delivery.fallback_from.is_not(None))
+            .group_by(Delivery.language, Delivery.fallback_from)
+        ).all()
+        somali_rows = session.scalar(
+            select(func.count()).where(Delivery.language == "so").select_from(Delivery)
+        )
+    assert [(lang, wanted) for lang, wanted, _ in fell_back] == [("en", "so")]
+    assert fell_back[0][2] > 0 and somali_rows == 0
+
+
+def test_unknown_contact_language_is_a_problem(spec, sources, settings):
+    sources.contacts.loc[sources.contacts.index[0], "language"] = "tlh"
+    problems = check_translations(spec, sources, settings)
+    assert len(problems) == 1
+    assert problems[0].file.endswith("languages.csv") and "'tlh'" in problems[0].message
+
+
+def test_missing_template_catalog_lists_every_message(tmp_path, spec, sources, settings):
+    locale = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale)
+    (locale / "pl" / "LC_MESSAGES" / "messages.po").unlink()
+    with use_locale_dir(locale):
+        problems = check_translations(spec, sources, settings)
+        assert len(problems) == len(template_messages())
+        assert all(p.file.endswith("pl/LC_MESSAGES/messages.po") for p in problems)
+        assert str(template_po_path("pl")).startswith(str(locale))
