@@ -167,6 +167,14 @@ def test_many_personalised_emails_compile_each_template_once_per_language(
     assert environment.total_compilations() == 9
 
 
+def test_fallback_language_is_said_not_silent(spec: CampaignSpec, settings: Settings) -> None:
+    fell_back = EmailRecipient(4, 4, "Ana", "ana@example.org", "en", fallback_from="pt")
+    [message, normal] = render_emails(spec, settings, 1, [fell_back, _recipient(5, "en")])
+    note = "This invitation is not yet available in Português."
+    assert note in message.text and note in message.html
+    assert "not yet available" not in normal.text
+
+
 @pytest.mark.parametrize("name", ["", "Zoë <O'Brien> & co"])
 def test_names_are_escaped_or_omitted(spec: CampaignSpec, settings: Settings, name: str) -> None:
     [message] = render_emails(spec, settings, 1, [_recipient(9, "en", name=name)])

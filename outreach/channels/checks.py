@@ -88,7 +88,9 @@ def _renderers(
         email.render_emails(
             spec, settings, 1, [recipient], barrier_answers=list(spec.barrier_answers.values())
         )
-        nameless = email.EmailRecipient(0, 0, "", "sample@example.org", language)
+        nameless = email.EmailRecipient(
+            0, 0, "", "sample@example.org", language, fallback_from="so"
+        )
         email.render_emails(spec, settings, 1, [nameless])
 
     def radio_all() -> None:

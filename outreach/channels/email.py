@@ -126,6 +126,16 @@ class _LanguageKit:
         self.ics = Attachment(ICS_FILENAME, ICS_CONTENT_TYPE, build_ics(spec, language))
 
 
+def _native_name(code: str | None) -> str | None:
+    """How a language names itself (so the reader recognises it), for the fallback note."""
+    if not code:
+        return None
+    try:
+        return _i18n.language_info(code).native_name
+    except KeyError:
+        return code
+
+
 def render_emails(
     spec: CampaignSpec,
     settings: Settings,
@@ -156,6 +166,7 @@ def render_emails(
             "spec": spec,
             "facts": kit.facts,
             "name": recipient.name,
+            "wanted_language": _native_name(recipient.fallback_from),
             "barrier_answers": answers,
             "rsvp_url": rsvp_url(settings, token),
             "unsubscribe_url": unsubscribe_url(settings, token),
