@@ -154,7 +154,7 @@ def test_many_personalised_emails_compile_each_template_once_per_language(
 
     assert len(messages) == 1500
     assert len({m.token for m in messages}) == 1500  # personalised: one token each
-    assert all(f"Dear Person {i}," in m.text for i, m in enumerate(messages))
+    assert all(f"Person {i}" in m.text.split("\n", 1)[0] for i, m in enumerate(messages))
     for language in languages:
         loads = environment.template_env(language, spec.id).loader.loads  # type: ignore[union-attr]
         assert loads == {
