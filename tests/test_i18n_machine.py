@@ -196,11 +196,12 @@ def test_libretranslate_backend_translates_unique_strings_once(libre, sqlite, wo
     assert first["api_key"] == API_KEY
 
 
-def test_second_run_makes_no_requests_even_in_a_new_process(libre, sqlite, workdir):
+def test_second_run_makes_no_requests_even_in_a_new_process(libre, store, workdir):
+    """The cache lives in the store (SQLite, and PostgreSQL when configured)."""
     settings = machine_settings(workdir, libre)
-    make_translator(settings, store=sqlite).translate_batch(["Hello", "Where"], "en", "bn")
+    make_translator(settings, store=store).translate_batch(["Hello", "Where"], "en", "bn")
     before = libre.translation_requests()
-    fresh = make_translator(settings, store=Store(sqlite.url))  # a new translator and engine
+    fresh = make_translator(settings, store=Store(store.url))  # a new translator and engine
     assert fresh.translate_batch(["Where", "Hello"], "en", "bn") == ["[bn] Where", "[bn] Hello"]
     assert libre.translation_requests() == before == 2
 
@@ -255,6 +256,30 @@ def test_placeholders_travel_as_tokens(libre, sqlite, workdir):
     sent = libre.requests[-1]["q"]
     assert "RADIO-7K" not in sent and "{{" not in sent and "https://" not in sent
     assert sent.count("⟦") == 3
+
+
+def test_throttle_spaces_requests():
+    from outreach.i18n.machine import Throttle
+
+    now = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    throttle = Throttle(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        throttle.wait()
+    assert waits == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_mymemory_and_google_get_their_own_language_codes():
+    from outreach.i18n.languages import language_info
+
+    assert language_info("zh").engine_code("google") == "zh-CN"
+    assert language_info("so").engine_code("mymemory") == "so-SO"
+    assert language_info("so").engine_code("libretranslate") == "so"
 
 
 def test_retry_after_http_date():
