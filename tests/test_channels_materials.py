@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from test_channels_support import add_partner, record_campaign_row, sample_spec
 
 from outreach.campaign import CampaignSpec
+from outreach.channels import _i18n
 from outreach.channels.codes import resolve_code
 from outreach.channels.email import to_mime
 from outreach.channels.materials import pack_path, render_materials, summarise, wave_dir
@@ -168,6 +169,10 @@ def test_partner_pack_zip_and_the_email_that_delivers_it(
     [attachment] = list(parsed.iter_attachments())
     assert attachment.get_content_type() == "application/zip"
     assert attachment.get_payload(decode=True) == station.read_bytes()
-    assert "presenter's brief" in parsed.get_body(("plain",)).get_content()
+    radio_sentence = _i18n.translations("ar", spec.id).gettext(
+        "The pack also has radio spots of 30 and 60 seconds and a presenter's brief for "
+        "your station."
+    )
+    assert radio_sentence in parsed.get_body(("plain",)).get_content()
     payload = TokenSigner(settings.secret_key_value()).verify(message.token)
     assert (payload.delivery, payload.partner) == (77, "sawt-al-jaliya")
