@@ -557,3 +557,15 @@ def test_partner_pack_unsubscribe_suppresses_the_partner_address(seeded, setting
     assert response.status_code == 200
     assert is_suppressed(seeded.store, email="desk@betar.example")
     assert [e.partner_id for e in events(seeded, "unsubscribe")] == ["betar-fm"]
+
+
+def test_group_choices_are_readable_in_the_page_language(seeded, settings) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings, store=seeded.store)
+    arabic = request(app, "GET", f"/rsvp/{seeded.token('flyer', 'ar')}").text
+    # Age bands with no translated label fall back to the language-neutral value.
+    assert "<bdi>18–24</bdi>" in arabic and "<bdi>65+</bdi>" in arabic
+    assert "18 to 24" not in arabic
+    # Languages are listed by their own names, marked with their language.
+    assert '<bdi lang="ar">العربية</bdi>' in arabic and '<bdi lang="es">Español</bdi>' in arabic
+    english = request(app, "GET", f"/rsvp/{seeded.token('flyer', 'en')}").text
+    assert "<bdi>18 to 24</bdi>" in english  # the campaign's own label in its own language

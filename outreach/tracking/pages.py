@@ -40,6 +40,7 @@ class GroupChoice:
     value: str
     label: str
     lang: str = ""  # set when the label is a language's own name, written in that language
+    short: str = ""  # a language-neutral form of the value ("15–64", "65+") for age bands
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,12 @@ def babel_locale(lang: str, region: str = "") -> Locale:
         except (UnknownLocaleError, ValueError):
             continue
     return Locale.parse("en")
+
+
+def _age_short(value: str) -> str:
+    """'15-64' -> '15–64', '65-plus' -> '65+': readable in any language when the label is not."""
+    text = value.replace("-plus", "+").replace("plus", "+")
+    return text.replace("-", "–") if any(ch.isdigit() for ch in text) else ""
 
 
 def _native_name(code: str) -> str | None:
@@ -146,9 +153,10 @@ class Pages:
         for dimension, value, label in groups:
             native = _native_name(value) if dimension == "language" else None
             # People recognise their language by its own name: "العربية", not "Arabic".
-            choice = (
-                GroupChoice(value, native, value) if native else GroupChoice(value, label or value)
-            )
+            if native:
+                choice = GroupChoice(value, native, lang=value)
+            else:
+                choice = GroupChoice(value, label or value, short=_age_short(value))
             by_dimension.setdefault(dimension, []).append(choice)
         dimensions = tuple(
             Dimension(name, tuple(by_dimension[name])) for name in wanted if name in by_dimension
@@ -204,5 +212,9 @@ class Pages:
             "font": info.font_family,
         }
         if view is not None:
-            base.update(event=view.event, when=format_when(view.event, lang, self.region))
+            base.update(
+                event=view.event,
+                when=format_when(view.event, lang, self.region),
+                source_language=view.source_language,
+            )
         return env.get_template(template).render(**base, **context)
