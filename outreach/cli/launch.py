@@ -67,6 +67,12 @@ def launch(
         f"[bold green]Wave 1 of {campaign_id} launched:[/] {counts_line(result['send'])}; "
         f"{result.get('materials', 0)} material files under {settings.materials_dir}."
     )
+    if result["send"].get("deferred"):
+        console.print(
+            "Deferred messages wait for the campaign's quiet hours to end or for a person's "
+            "minimum gap between messages; run the same command again later and only they "
+            "are sent."
+        )
 
 
 def run_launch(
