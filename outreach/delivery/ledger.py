@@ -152,7 +152,9 @@ def claim_rows(
             _TABLE.c.channel.in_(list(channels)),
             or_(_TABLE.c.not_before.is_(None), _TABLE.c.not_before <= now),
         )
-        .order_by(_TABLE.c.id)
+        # Language first: a batch is then mostly one language, which is what SendGrid
+        # batches per request (and what the renderer compiles templates for).
+        .order_by(_TABLE.c.language, _TABLE.c.id)
         .limit(limit)
     )
     if not store.is_sqlite:

@@ -162,8 +162,9 @@ class SmtpSender:
 
     def _send_one(self, message: Message) -> SendResult:
         mime = message_to_mime(message)
-        # smtplib sends bytes as they are: SMTP needs CRLF line ends.
-        data = mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
+        # smtplib sends bytes as they are and SMTP needs CRLF line ends. Re-serialising
+        # with a CRLF policy costs more than the replace (bodies are QP/base64: no bare CR).
+        data = mime.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         message_id = str(mime["Message-ID"]).strip("<>")
         last_error = ""
         for _attempt in range(2):  # the second try runs on a fresh connection
