@@ -17,13 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
 
-from outreach.i18n.catalog import _locale_for, clear_cache, entry_state, read_catalog_fresh
-from outreach.i18n.catalog import save_catalog as _save
+from outreach.i18n.catalog import (
+    _locale_for,
+    clear_cache,
+    entry_state,
+    read_catalog_fresh,
+    save_catalog,
+)
 from outreach.i18n.languages import known_languages
 from outreach.i18n.messages import (
     SourceMessage,
@@ -41,6 +48,22 @@ from outreach.i18n.paths import (
     template_po_path,
     templates_pot,
 )
+
+_VOLATILE = (b'"POT-Creation-Date:', b'"PO-Revision-Date:')
+
+
+def _stable(data: bytes) -> bytes:
+    return b"\n".join(line for line in data.splitlines() if not line.startswith(_VOLATILE))
+
+
+def _save(catalog: Catalog, path: Path) -> bool:
+    """Write the catalog unless only its dates would change (keeps reviewers' diffs clean)."""
+    buffer = BytesIO()
+    write_po(buffer, catalog, width=88, include_previous=True)
+    if path.exists() and _stable(path.read_bytes()) == _stable(buffer.getvalue()):
+        return False
+    save_catalog(catalog, path)
+    return True
 
 
 @dataclass
