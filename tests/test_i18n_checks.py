@@ -138,3 +138,21 @@ def test_missing_template_catalog_lists_every_message(tmp_path, spec, sources, s
         assert len(problems) == len(template_messages())
         assert all(p.file.endswith("pl/LC_MESSAGES/messages.po") for p in problems)
         assert str(template_po_path("pl")).startswith(str(locale))
+
+
+def test_validate_cli_fails_loudly_and_accepts_an_explicit_fallback(somali_gaps, settings):
+    from typer.testing import CliRunner
+
+    from outreach.cli import app
+
+    runner = CliRunner()
+    args = ["validate", str(SAMPLE_CAMPAIGN), "--workdir", str(settings.workdir)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    flat = " ".join(result.output.split())
+    for msgid in GAPS:
+        assert msgid in flat
+    assert "worksheets/so.csv" in flat.replace(" ", "")  # rich may wrap the path
+    assert (settings.workdir / "worksheets" / "so.csv").exists()
+    result = runner.invoke(app, [*args, "--allow-fallback", "en"])
+    assert result.exit_code == 0, result.output
