@@ -7,6 +7,7 @@ import mailbox
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from test_delivery_support import NOON, address, make_spec, seed, statuses
 
@@ -219,3 +220,22 @@ def test_rate_limiter_spaces_messages() -> None:
     before = len(slept)
     unlimited.acquire(1000)
     assert len(slept) == before
+
+
+def test_make_sender_picks_the_configured_backend(settings: Settings) -> None:
+    from outreach.delivery.outbox import OutboxSender
+    from outreach.delivery.senders import make_sender
+    from outreach.delivery.sendgrid_api import SendGridSender
+    from outreach.delivery.smtp import SmtpSender
+    from outreach.message import Sender
+
+    outbox = make_sender(settings)
+    assert isinstance(outbox, OutboxSender) and isinstance(outbox, Sender)
+    smtp = make_sender(settings.model_copy(update={"delivery_backend": "smtp"}))
+    assert isinstance(smtp, SmtpSender) and isinstance(smtp, Sender)
+    with pytest.raises(ValueError, match="OUTREACH_SENDGRID_API_KEY"):
+        make_sender(settings.model_copy(update={"delivery_backend": "sendgrid"}))
+    sendgrid = make_sender(
+        settings.model_copy(update={"delivery_backend": "sendgrid", "sendgrid_api_key": "SG.k"})
+    )
+    assert isinstance(sendgrid, SendGridSender) and isinstance(sendgrid, Sender)
