@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import requests
@@ -181,25 +182,30 @@ class Engine:
         return result
 
 
-class _OpenLibreTranslator:
+@lru_cache(maxsize=1)
+def _open_libre_class() -> type:
     """deep-translator's LibreTranslator, accepting every language the server has.
 
     deep-translator checks codes against a 17-language list from 2021; self-hosted
     LibreTranslate servers offer many more (Bengali, Romanian, Urdu, ...). The server
     itself rejects what it lacks, with an HTTP 400 we report.
     """
+    from deep_translator import LibreTranslator
 
-    def __new__(cls, source: str, target: str, url: str, api_key: str | None) -> Any:
-        from deep_translator import LibreTranslator
+    class OpenLibreTranslator(LibreTranslator):  # type: ignore[misc]
+        def _map_language_to_code(self, *languages: str) -> Any:
+            yield from languages
 
-        class Open(LibreTranslator):  # type: ignore[misc]
-            def _map_language_to_code(self, *languages: str) -> Any:
-                yield from languages
+    return OpenLibreTranslator
 
-        base = url if url.endswith("/") else url + "/"
-        # deep-translator insists on a key; self-hosted servers often run without one and
-        # ignore the field.
-        return Open(source=source, target=target, api_key=api_key or "-", custom_url=base)
+
+def _libre_client(source: str, target: str, url: str, api_key: str | None) -> Any:
+    base = url if url.endswith("/") else url + "/"  # deep-translator appends "translate"
+    # deep-translator insists on a key; self-hosted servers often run without one and
+    # ignore the field.
+    return _open_libre_class()(
+        source=source, target=target, api_key=api_key or "-", custom_url=base
+    )
 
 
 def _make_client(name: str, source: str, target: str, url: str, api_key: str | None) -> Any:
@@ -208,7 +214,7 @@ def _make_client(name: str, source: str, target: str, url: str, api_key: str | N
     if name == "libretranslate":
         if not url:
             raise EngineError("set OUTREACH_TRANSLATOR_URL to your LibreTranslate server")
-        return _OpenLibreTranslator(source, target, url, api_key)
+        return _libre_client(source, target, url, api_key)
     if name == "google":
         return dt.GoogleTranslator(source=source, target=target)
     if name == "mymemory":
