@@ -19,22 +19,32 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from outreach.problems import InvalidInput, Problem
 
 CHANNELS = ("email", "radio", "flyer", "partner_pack")
 Channel = Literal["email", "radio", "flyer", "partner_pack"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
+_ISO_DURATION = TypeAdapter(timedelta)
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'14d', '36h', '90m', '2w', or a number of seconds."""
+    """'14d', '36h', '90m', '2w', a number of seconds, or ISO 8601 ('P14D').
+
+    ISO 8601 is what a spec stored as JSON (`model_dump(mode="json")`) holds, so a spec
+    read back from the store parses exactly like the YAML it came from.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float):
         return timedelta(seconds=float(value))
+    if str(value).strip().upper().startswith("P"):
+        try:
+            return _ISO_DURATION.validate_python(str(value).strip())
+        except ValidationError:
+            pass
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(f"{value!r} is not a duration; write e.g. 14d, 36h, 90m or 2w")
