@@ -114,6 +114,7 @@ def fill_catalog(
         report.filled += 1
         changed = True
     if changed:
+        catalog.revision_date = datetime.now(UTC)
         save_catalog(catalog, po_path)
         report.files.append(po_path)
         clear_cache()

@@ -321,6 +321,7 @@ def import_review(
             result.drafts += 1
         touched.add(change.catalog)
     for name in sorted(touched):
+        catalogs[name].revision_date = datetime.now(UTC)
         save_catalog(catalogs[name], paths[name])
         result.files.append(paths[name])
     clear_cache()

@@ -92,10 +92,33 @@ class UpdateReport:
     catalogs: list[CatalogUpdate] = field(default_factory=list)
 
 
+HEADER = (
+    "# {language} translations: {project}.\n"
+    "# Entries flagged `fuzzy` are drafts (team or machine) awaiting community review;\n"
+    "# see README, Translation. Export/import with `outreach translate`."
+)
+
+
 def new_catalog(lang: str, *, project: str) -> Catalog:
-    catalog = Catalog(locale=_locale_for(lang), project=project, charset="utf-8")
+    catalog = Catalog(
+        locale=_locale_for(lang),
+        project=project,
+        version="1",
+        copyright_holder="The Outreach contributors",
+        msgid_bugs_address="",
+        charset="utf-8",
+    )
     catalog.language_team = f"{lang} <community reviewers>"
+    catalog.last_translator = "The Outreach team (drafts)"
+    catalog.fuzzy = False  # entries carry their own flags; a fuzzy header hides the charset
+    catalog.header_comment = HEADER.format(language=_language_name(lang), project=project)
     return catalog
+
+
+def _language_name(lang: str) -> str:
+    from outreach.i18n.languages import is_known, language_info
+
+    return language_info(lang).name if is_known(lang) else lang
 
 
 def merge_into(po_path: Path, template: Catalog, lang: str, *, project: str) -> CatalogUpdate:
