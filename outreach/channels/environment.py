@@ -122,6 +122,8 @@ def _build_env(
         dir=info.direction,
         font_family=info.font_family,
         language_name=info.native_name,
+        # Nastaliq (Urdu) stacks diagonally and needs about twice the usual line height.
+        tall_script="nastaliq" in info.font_family.lower(),
     )
     return env
 

@@ -34,8 +34,8 @@ from outreach.tracking.tokens import TokenPayload
 
 # Type scale per edition (points; margins, gaps and the QR in millimetres).
 SCALES: dict[str, dict[str, float]] = {
-    "A4": dict(margin=14, body=13, small=10.5, lead=14, title=34, gap=3, qr=46, code=24),
-    "A5": dict(margin=10, body=9.5, small=7.5, lead=10.5, title=23, gap=2, qr=34, code=17),
+    "A4": dict(margin=14, body=13, small=10.5, lead=14, title=32, gap=3, qr=46, code=24),
+    "A5": dict(margin=10, body=9.5, small=7.5, lead=10, title=20, gap=1.8, qr=30, code=16),
     "large": dict(margin=12, body=16, small=13, lead=17, title=34, gap=2.5, qr=42, code=26),
     "bilingual": dict(margin=12, body=10.5, small=8.5, lead=11, title=22, gap=2.5, qr=40, code=22),
 }
@@ -113,6 +113,7 @@ def flyer_html(
         "code": code,
         "reply_email": spec.sender.reply_to or spec.sender.email,
         "show_description": not edition.large_print,
+        "reply_in_panel": len(languages) > 1,
     }
     panels = [_panel(spec, lang, base) for lang in languages]
     labels: list[dict[str, str]] = []
@@ -122,7 +123,13 @@ def flyer_html(
         if any(label["text"] == text.strip() for label in labels):
             continue  # untranslated yet: do not print the same words twice
         labels.append(
-            {"lang": lang, "dir": info.direction, "font": info.font_family, "text": text.strip()}
+            {
+                "lang": lang,
+                "dir": info.direction,
+                "font": info.font_family,
+                "text": text.strip(),
+                "tall": "nastaliq" in info.font_family.lower(),
+            }
         )
     url = rsvp_url(settings, sign(settings, payload))
     env = template_env(language, spec.id)
