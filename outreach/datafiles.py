@@ -91,7 +91,13 @@ def read_table(
     if not text.strip():
         problems.append(Problem(file, None, "", "file is empty; it needs a header row"))
         return Table(None, [])
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    # Excel in much of Europe saves "CSV" with semicolons between columns; the header line
+    # tells (our own headers never contain a comma or a semicolon).
+    first_line = text.lstrip().split("\n", 1)[0]
+    delimiter = ";" if "," not in first_line and ";" in first_line else ","
+    if delimiter == ";":
+        notes.append(f"{file} uses semicolons between columns; it was read that way.")
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     header = [name.strip().lower() for name in records[0]]
     seen: set[str] = set()
     for name in header:

@@ -309,3 +309,21 @@ def test_audience_group_missing_from_groups_file(settings: Settings) -> None:
         ("the-way-ahead.yaml", "audience.groups.0")
     ]
     assert "'age:18-24' is not in" in problems[0].message
+
+
+def test_semicolon_separated_file_is_read(settings: Settings) -> None:
+    """What Excel saves as "CSV" in much of Europe."""
+    sources, problems = check_sources(fixture_spec("contacts_semicolons.csv"), settings)
+    assert problems == []
+    first = sources.contacts.iloc[0]
+    assert (first["name"], first["language"], first["consent_email"]) == (
+        "García, Lucía",
+        "es",
+        True,
+    )
+    assert first["group_pairs"] == [("age", "15-64"), ("birth", "outside-uk"), ("language", "es")]
+    assert (
+        sources.notes
+        == ["contacts_semicolons.csv uses semicolons between columns; it was read that way."]
+        or "semicolons" in sources.notes[0]
+    )
