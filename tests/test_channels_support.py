@@ -63,7 +63,8 @@ def install_catalogs(
     }
 
     def translations(lang: str, campaign_id: str | None = None) -> gettext.NullTranslations:
-        return catalogs.get(lang, gettext.NullTranslations())
+        # One object per language, like the real catalog cache.
+        return catalogs.setdefault(lang, gettext.NullTranslations())
 
     monkeypatch.setattr(_i18n, "translations", translations)
     environment.clear_cache()
