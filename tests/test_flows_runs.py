@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,8 @@ def email_only_spec(tmp_path: Path, *, contacts: int | None = None) -> Path:
         small.write_text("\n".join(rows[: contacts + 1]) + "\n", encoding="utf-8")
         data["contacts"] = str(small)
     spec["data"] = data
+    # The campaign's own translations live next to its spec.
+    shutil.copytree(SAMPLE.parent / "locale", tmp_path / "locale", dirs_exist_ok=True)
     path = tmp_path / "campaign.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
     return path
