@@ -142,11 +142,24 @@ def test_rsvp_filled_in_and_submitted_in_chromium(
     page.goto(f"{base}/rsvp/{token}")
     assert page.get_attribute("html", "lang") == lang
     assert page.get_attribute("html", "dir") == direction
-    # Keyboard: focus the first answer and select it with the space bar.
-    page.focus("#answer_maybe")
+    # Keyboard only: Tab to the answers (the focus ring is visible), Space picks one,
+    # the arrow keys move within the group.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "answer":
+            break
+    assert page.evaluate("document.activeElement.id") == "answer_yes"
+    outline = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert outline == ["solid", "3px"]
     page.keyboard.press("Space")
-    assert page.is_checked("#answer_maybe")
-    page.check("#answer_yes")
+    assert page.is_checked("#answer_yes")
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("#answer_no")
+    page.keyboard.press("ArrowUp")
+    assert page.is_checked("#answer_yes")
     page.fill("#party_size", "3")
     page.fill("#access_needs", "Step-free seat near the front")
     page.check("#heard_email")
