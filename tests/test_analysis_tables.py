@@ -93,7 +93,9 @@ def test_every_dimension_adds_up_to_the_total(campaign_store: Store) -> None:
     for dimension in ("age", "birth", "language"):
         part = funnel[funnel["dimension"] == dimension]
         sums = part.groupby(cell)[people].sum()
-        pd.testing.assert_frame_equal(sums, totals.loc[sums.index, people], check_names=False)
+        pd.testing.assert_frame_equal(
+            sums, totals.loc[sums.index, people], check_names=False, check_index_type=False
+        )
         reach = part[part["reach_unit"] == "people"].groupby(cell)["reached"].sum()
         assert (reach == totals.loc[reach.index, "reached"]).all()
     # Every RSVP answer is counted: 49 by email, 6 by radio, 1 by flyer (latest per person).

@@ -4,11 +4,13 @@ Each read is one SQL `SELECT` (aggregated in the database where that shrinks the
 read with `pandas.read_sql`, so a report over a million response events does a handful of
 queries and no per-row Python.
 
-Person keys (`who`) tie rows to groups:
+Person keys (`who`, integers so that grouping a million rows stays fast) tie rows to
+groups:
 
-- `c:<contact pk>` — a known contact; their groups come from `contact_groups`;
-- `s:<self_groups>` — someone without a contact record (radio, flyer, a partner's sign-in
-  sheet); their groups are the ones they described themselves in (`s:` when they did not).
+- a positive key is a known contact's primary key; their groups come from `contact_groups`;
+- a negative key stands for one self-description (`self_codes[key]`, e.g.
+  `"birth:outside-uk;language:so"`, or `""` when they said nothing) given by someone
+  without a contact record (radio, flyer, a partner's sign-in sheet).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Text, cast, func, literal, select, union
 from sqlalchemy.sql import Select
@@ -57,9 +60,12 @@ class CampaignFrames:
     materials: pd.DataFrame  # wave, channel, language, n
     ledger: pd.DataFrame  # wave, channel, language, status, fallback_from, n (all rows)
     events: pd.DataFrame  # wave, channel, language, kind, who, contact, n
-    rsvps: pd.DataFrame  # id, wave, channel, language, answer, who, person, occurred_at, data
+    rsvps: pd.DataFrame  # id, seq (time order), wave, channel, language, answer, who, person,
+    # contact_pk, self_groups, data
     members: pd.DataFrame  # contact_pk, dimension, value
+    self_codes: dict[int, str] = field(default_factory=dict)  # negative who -> self_groups
     waves: list[int] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # derived frames, computed once
 
 
 def _read(store: Store, query: Select[Any], **kwargs: Any) -> pd.DataFrame:
@@ -67,12 +73,42 @@ def _read(store: Store, query: Select[Any], **kwargs: Any) -> pd.DataFrame:
         return pd.read_sql(query, connection, **kwargs)
 
 
-def _who_contact(pk: pd.Series) -> pd.Series:
-    return "c:" + pk.astype("int64").astype(str)
+class _SelfCodes:
+    """Negative integer keys for self-descriptions, shared by every frame of a report."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def who(self, contact_pk: pd.Series, self_groups: pd.Series) -> pd.Series:
+        text = self_groups.astype(object).where(self_groups.notna(), "")
+        for value in pd.unique(text[contact_pk.isna()]):
+            self.codes.setdefault(str(value), -(len(self.codes) + 1))
+        anonymous = text.map(self.codes).fillna(0).astype("int64")
+        return contact_pk.fillna(0).astype("int64").where(contact_pk.notna(), anonymous)
 
 
-def _who_self(self_groups: pd.Series) -> pd.Series:
-    return "s:" + self_groups.fillna("").astype(str)
+def _fill_from_ledger(frame: pd.DataFrame, deliveries: pd.DataFrame) -> None:
+    """Fill an event's missing wave, language and contact from its ledger row; then 0 for
+    an unknown wave and "und" for an unknown language."""
+    linked = frame["delivery_id"].notna()
+    if linked.any():
+        by_id = deliveries.set_index("id")
+        ids = frame.loc[linked, "delivery_id"].astype("int64")
+        for column in ("wave", "language", "contact_pk"):
+            missing = frame.loc[linked, column].isna()
+            if missing.any():
+                values = ids[missing].map(by_id[column])
+                frame[column] = frame[column].astype(object)
+                frame.loc[values.index, column] = values
+    frame["wave"] = pd.to_numeric(frame["wave"]).fillna(0).astype("int64")
+    frame["language"] = frame["language"].astype(object).fillna("und")
+    frame["contact_pk"] = pd.to_numeric(frame["contact_pk"])
+
+
+def _categories(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    for column in columns:
+        frame[column] = frame[column].astype(object).fillna("").astype(str).astype("category")
+    return frame
 
 
 def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
@@ -98,49 +134,31 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
         groups = groups[keys.isin(wanted)].reset_index(drop=True)
     dimensions = list(audience.get("dimensions") or []) or sorted(groups["dimension"].unique())
 
-    ledger = _read(
+    # The ledger, read once: reach, partner packs and fallbacks are all derived from it.
+    deliveries = _read(
         store,
         select(
+            Delivery.id,
             Delivery.wave,
             Delivery.channel,
             Delivery.language,
             Delivery.status,
-            Delivery.fallback_from,
-            func.count().label("n"),
-        )
-        .where(Delivery.campaign_id == campaign_id)
-        .group_by(
-            Delivery.wave,
-            Delivery.channel,
-            Delivery.language,
-            Delivery.status,
-            Delivery.fallback_from,
-        ),
-    )
-    reach = _read(
-        store,
-        select(
-            Delivery.wave,
-            Delivery.channel,
-            Delivery.language,
             Delivery.contact_pk,
             Delivery.fallback_from,
-        ).where(
-            Delivery.campaign_id == campaign_id,
-            Delivery.status == "sent",
-            Delivery.contact_pk.is_not(None),
-        ),
+        ).where(Delivery.campaign_id == campaign_id),
     )
-    reach["who"] = _who_contact(reach["contact_pk"])
-    partner_reach = _read(
-        store,
-        select(Delivery.wave, Delivery.channel, Delivery.language, func.count().label("n"))
-        .where(
-            Delivery.campaign_id == campaign_id,
-            Delivery.status == "sent",
-            Delivery.contact_pk.is_(None),
-        )
-        .group_by(Delivery.wave, Delivery.channel, Delivery.language),
+    deliveries["fallback_from"] = deliveries["fallback_from"].astype(object)
+    ledger = (
+        deliveries.groupby(["wave", "channel", "language", "status", "fallback_from"], dropna=False)
+        .size()
+        .reset_index(name="n")
+    )
+    sent = deliveries[deliveries["status"] == "sent"]
+    to_people = sent["contact_pk"].notna()
+    reach = sent.loc[to_people, ["wave", "channel", "language", "contact_pk", "fallback_from"]]
+    reach = reach.assign(who=reach["contact_pk"].astype("int64")).reset_index(drop=True)
+    partner_reach = (
+        sent[~to_people].groupby(["wave", "channel", "language"]).size().reset_index(name="n")
     )
     materials = _read(
         store,
@@ -149,89 +167,85 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
         .group_by(Material.wave, Material.channel, Material.language),
     )
 
-    # Events other than RSVPs: one row per (cell, kind, person) for contacts (repeats of the
-    # same open collapse in the database), one row with a count for each self-description.
-    wave = func.coalesce(ResponseEvent.wave, Delivery.wave, 0).label("wave")
-    language = func.coalesce(ResponseEvent.language, Delivery.language, "und").label("language")
-    contact = func.coalesce(ResponseEvent.contact_pk, Delivery.contact_pk).label("contact_pk")
+    # Events other than RSVPs, read as rows (faster than grouping in SQLite) and reduced
+    # here: a known contact counts once per cell and kind; self-descriptions are counted.
     events = _read(
         store,
         select(
-            wave,
+            ResponseEvent.wave,
             ResponseEvent.channel,
-            language,
+            ResponseEvent.language,
             ResponseEvent.kind,
-            contact,
+            ResponseEvent.contact_pk,
             ResponseEvent.self_groups,
-            func.count().label("n"),
-        )
-        .select_from(ResponseEvent)
-        .outerjoin(Delivery, Delivery.id == ResponseEvent.delivery_id)
-        .where(ResponseEvent.campaign_id == campaign_id, ResponseEvent.kind.in_(COUNTED_KINDS))
-        .group_by(
-            wave,
-            ResponseEvent.channel,
-            language,
-            ResponseEvent.kind,
-            contact,
-            ResponseEvent.self_groups,
-        ),
+            ResponseEvent.delivery_id,
+        ).where(ResponseEvent.campaign_id == campaign_id, ResponseEvent.kind.in_(COUNTED_KINDS)),
     )
-    known = events["contact_pk"].notna()
-    events["who"] = _who_self(events["self_groups"])
-    events.loc[known, "who"] = _who_contact(events.loc[known, "contact_pk"])
-    # A known contact counts once per cell and kind, whatever they described themselves as.
-    events.loc[known, "n"] = 1
-    events = (
-        events.groupby(["wave", "channel", "language", "kind", "who"], as_index=False)
-        .agg(n=("n", "sum"), contact=("contact_pk", "max"))
-        .astype({"wave": "int64", "n": "int64"})
-    )
+    _fill_from_ledger(events, deliveries)
+    codes = _SelfCodes()
+    events["who"] = codes.who(events["contact_pk"], events["self_groups"])
+    events = _categories(events, ["channel", "language", "kind"])
+    keys = ["wave", "channel", "language", "kind", "who"]
+    events = events.groupby(keys, observed=True).size().reset_index(name="n")
+    events["contact"] = events["who"] > 0
+    events.loc[events["contact"], "n"] = 1
+    events = events.astype({"wave": "int64", "n": "int64"})
 
     rsvps = _read(
         store,
         select(
             ResponseEvent.id,
-            wave,
+            ResponseEvent.wave,
             ResponseEvent.channel,
-            language,
+            ResponseEvent.language,
             ResponseEvent.answer,
-            contact,
+            ResponseEvent.contact_pk,
             ResponseEvent.self_groups,
-            ResponseEvent.occurred_at,
+            ResponseEvent.delivery_id,
             cast(ResponseEvent.data, Text).label("data"),
         )
-        .select_from(ResponseEvent)
-        .outerjoin(Delivery, Delivery.id == ResponseEvent.delivery_id)
-        .where(ResponseEvent.campaign_id == campaign_id, ResponseEvent.kind == "rsvp"),
+        .where(ResponseEvent.campaign_id == campaign_id, ResponseEvent.kind == "rsvp")
+        # Time order is row order: "latest answer" needs no date parsing in Python.
+        .order_by(ResponseEvent.occurred_at, ResponseEvent.id),
     )
-    rsvps["answer"] = rsvps["answer"].fillna("").astype(str).str.lower()
-    known = rsvps["contact_pk"].notna()
-    rsvps["who"] = _who_self(rsvps["self_groups"])
-    rsvps.loc[known, "who"] = _who_contact(rsvps.loc[known, "contact_pk"])
+    _fill_from_ledger(rsvps, deliveries)
+    rsvps["seq"] = range(len(rsvps))
+    rsvps["answer"] = rsvps["answer"].astype(object).fillna("").astype(str).str.lower()
+    rsvps["who"] = codes.who(rsvps["contact_pk"], rsvps["self_groups"])
     # Someone without a contact record is one person per RSVP submission.
-    rsvps["person"] = "e:" + rsvps["id"].astype(str)
-    rsvps.loc[known, "person"] = rsvps.loc[known, "who"]
+    rsvps["person"] = rsvps["who"].where(rsvps["who"] > 0, -rsvps["id"].astype("int64"))
     rsvps["wave"] = rsvps["wave"].astype("int64")
+    rsvps = _categories(rsvps, ["channel", "language"])
 
-    people = union(
+    audience_pks = union(
         select(CampaignContact.contact_pk.label("pk")).where(
             CampaignContact.campaign_id == campaign_id
         ),
         select(Delivery.contact_pk.label("pk")).where(
             Delivery.campaign_id == campaign_id, Delivery.contact_pk.is_not(None)
         ),
-        select(ResponseEvent.contact_pk.label("pk")).where(
-            ResponseEvent.campaign_id == campaign_id, ResponseEvent.contact_pk.is_not(None)
-        ),
     ).subquery()
+    in_dimensions = ContactGroup.dimension.in_(dimensions) if dimensions else literal(True)
+    member_columns = (ContactGroup.contact_pk, ContactGroup.dimension, ContactGroup.value)
     members = _read(
         store,
-        select(ContactGroup.contact_pk, ContactGroup.dimension, ContactGroup.value).where(
-            ContactGroup.contact_pk.in_(select(people.c.pk)),
-            ContactGroup.dimension.in_(dimensions) if dimensions else literal(True),
+        select(*member_columns).where(
+            ContactGroup.contact_pk.in_(select(audience_pks.c.pk)), in_dimensions
         ),
     )
+    # Contacts who answered without being in the audience (matched by an import, say).
+    answered = pd.concat([events["who"], rsvps["who"]])
+    extra = np.setdiff1d(
+        np.unique(answered[answered > 0].to_numpy()),
+        np.concatenate([reach["who"].to_numpy(), members["contact_pk"].to_numpy()]),
+    )
+    for start in range(0, len(extra), 900):
+        chunk = [int(pk) for pk in extra[start : start + 900]]
+        found = _read(
+            store,
+            select(*member_columns).where(ContactGroup.contact_pk.in_(chunk), in_dimensions),
+        )
+        members = pd.concat([members, found], ignore_index=True)
 
     waves = sorted(
         {int(w) for w in ledger["wave"]}
@@ -252,6 +266,7 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
         events=events,
         rsvps=rsvps,
         members=members,
+        self_codes={code: text for text, code in codes.codes.items()},
         waves=waves,
     )
 

@@ -1,12 +1,12 @@
 """Who is in which group: contacts by `contact_groups`, everyone else by what they told us.
 
-Every person key (`c:<pk>` or `s:<self-description>`, see `frames`) gets exactly one row per
-tracked dimension and value; a person with no value in a dimension gets the value
-`not-stated` there, so counts per dimension always add up to the total — nobody is
-silently dropped.
+Every person key (a contact's primary key, or a negative code for a self-description; see
+`frames`) gets a row per tracked dimension and value; a person with no value in a
+dimension gets the value `not-stated` there, so counts per dimension always add up to the
+total — nobody is silently dropped.
 
 ```python
-mapping = group_mapping(["c:1", "s:age:18-24", "s:"], members, ["age", "birth"])
+mapping = group_mapping([1, -1, -2], members, ["age", "birth"], {-1: "age:18-24", -2: ""})
 expand(units, mapping)   # one row per unit and dimension, with `value`
 ```
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 NOT_STATED = "not-stated"
@@ -37,28 +38,41 @@ def parse_self_groups(text: str, dimensions: Sequence[str]) -> list[tuple[str, s
 
 
 def group_mapping(
-    whos: Iterable[str], members: pd.DataFrame, dimensions: Sequence[str]
+    whos: Iterable[int],
+    members: pd.DataFrame,
+    dimensions: Sequence[str],
+    self_codes: dict[int, str] | None = None,
 ) -> pd.DataFrame:
-    """`who, dimension, value` for every person key and tracked dimension."""
-    keys = pd.Series(pd.unique(pd.Series(list(whos), dtype=object)), dtype=object)
+    """`who, dimension, value` for every person key (see `frames`) and tracked dimension.
+
+    Positive keys are contacts (groups from `members`: `contact_pk, dimension, value`);
+    negative keys are self-descriptions (`self_codes`). No value -> `not-stated`.
+    """
+    keys = np.unique(
+        np.asarray(pd.Series(list(whos) if not hasattr(whos, "__array__") else whos), dtype="int64")
+    )
     columns = ["who", "dimension", "value"]
-    if keys.empty or not dimensions:
-        return pd.DataFrame(columns=columns)
-    contact = members.assign(who="c:" + members["contact_pk"].astype("int64").astype(str))
-    contact = contact[contact["who"].isin(set(keys))][columns]
+    if keys.size == 0 or not dimensions:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c == "who" else object) for c in columns}
+        )
+    contacts = members[members["contact_pk"].isin(keys[keys > 0])]
+    stated = contacts.rename(columns={"contact_pk": "who"})[columns].astype({"who": "int64"})
     described = [
-        (who, dimension, value)
-        for who in keys[keys.str.startswith("s:")]
-        for dimension, value in parse_self_groups(who[2:], dimensions)
+        (code, dimension, value)
+        for code in keys[keys < 0]
+        for dimension, value in parse_self_groups((self_codes or {}).get(int(code), ""), dimensions)
     ]
     stated = pd.concat(
-        [contact, pd.DataFrame(described, columns=columns)], ignore_index=True
+        [stated, pd.DataFrame(described, columns=columns).astype({"who": "int64"})],
+        ignore_index=True,
     ).drop_duplicates()
-    grid = pd.MultiIndex.from_product([keys, list(dimensions)], names=["who", "dimension"])
-    grid = grid.to_frame(index=False)
-    mapped = grid.merge(stated, on=["who", "dimension"], how="left")
-    mapped["value"] = mapped["value"].fillna(NOT_STATED)
-    return mapped
+    parts = [stated[stated["dimension"].isin(list(dimensions))]]
+    for dimension in dimensions:
+        have = stated.loc[stated["dimension"] == dimension, "who"].to_numpy()
+        missing = keys[~np.isin(keys, have)]
+        parts.append(pd.DataFrame({"who": missing, "dimension": dimension, "value": NOT_STATED}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def expand(units: pd.DataFrame, mapping: pd.DataFrame) -> pd.DataFrame:

@@ -81,8 +81,8 @@ POSITIVE = ("yes", "maybe")
 
 def _latest(rsvps: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Each person's latest RSVP within `by` (later time wins; ties by event id)."""
-    ordered = rsvps.sort_values(["occurred_at", "id"], kind="stable")
-    return ordered.drop_duplicates(subset=[*by, "person"], keep="last")
+    # Rows arrive in time order (`seq`), so the last one per person is their latest.
+    return rsvps.drop_duplicates(subset=[*by, "person"], keep="last")
 
 
 def _units(frames: CampaignFrames) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def _units(frames: CampaignFrames) -> pd.DataFrame:
     mapped = events[events["kind"].isin(list(_EVENT_MEASURE))]
     parts.append(mapped[[*CELL, "who", "n"]].assign(measure=mapped["kind"].map(_EVENT_MEASURE)))
     engaged = events[events["kind"].isin(["open", "click", "scan"])]
-    known = engaged["contact"].notna()
+    known = engaged["contact"]
     parts.append(
         engaged[known]
         .drop_duplicates(subset=[*CELL, "who"])[[*CELL, "who"]]
@@ -111,7 +111,10 @@ def _units(frames: CampaignFrames) -> pd.DataFrame:
     latest = _latest(rsvps, CELL)
     parts.append(latest[[*CELL, "who"]].assign(measure="responded_" + latest["answer"], n=1))
     units = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
-    units = units.astype({"wave": "int64", "n": "int64"})
+    units = units.astype(
+        {"wave": "int64", "n": "int64", "channel": "category", "language": "category",
+         "measure": "category"}
+    )  # fmt: skip
     return units[[*CELL, "measure", "who", "n"]]
 
 
@@ -130,6 +133,26 @@ def _group_values(frames: CampaignFrames, observed: pd.DataFrame) -> pd.DataFram
         _d=values["dimension"].map(order), _ns=values["value"].eq(NOT_STATED)
     ).sort_values(["_d", "_ns", "value"])
     return values.drop(columns=["_d", "_ns"]).reset_index(drop=True)
+
+
+def _plain(table: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns (used for speed inside) back to plain text for the outside."""
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.CategoricalDtype):
+            table[column] = table[column].astype(str)
+    return table
+
+
+def _mapping(frames: CampaignFrames) -> pd.DataFrame:
+    """Group membership of every person key in the campaign, computed once per report."""
+    if "mapping" not in frames.cache:
+        whos = pd.concat(
+            [frames.reach["who"], frames.events["who"], frames.rsvps["who"]], ignore_index=True
+        )
+        frames.cache["mapping"] = group_mapping(
+            whos.to_numpy(), frames.members, frames.dimensions, frames.self_codes
+        )
+    return frames.cache["mapping"]
 
 
 def _finish(table: pd.DataFrame, frames: CampaignFrames) -> pd.DataFrame:
@@ -155,7 +178,7 @@ def funnel_table(store: Store, campaign_id: str) -> pd.DataFrame:
 def funnel_from(frames: CampaignFrames) -> pd.DataFrame:
     units = _units(frames)
     totals = units.groupby([*CELL, "measure"], as_index=False)["n"].sum()
-    mapping = group_mapping(units["who"], frames.members, frames.dimensions)
+    mapping = _mapping(frames)
     by_group = (
         expand(units, mapping)
         .groupby([*CELL, "measure", "dimension", "value"], as_index=False)["n"]
@@ -220,7 +243,7 @@ def funnel_from(frames: CampaignFrames) -> pd.DataFrame:
     table["reached"] = reached
     table = _finish(table.drop(columns=["offline_n", "unit"]), frames)
     columns = [*CELL, "group", "dimension", "value", "label", "reach_unit", *MEASURES]
-    return table[columns].reset_index(drop=True)
+    return _plain(table[columns].reset_index(drop=True))
 
 
 # ---------------------------------------------------------------- representation
@@ -238,7 +261,7 @@ def _respondents(frames: CampaignFrames, upto_wave: int | None) -> pd.DataFrame:
 def representation_from(frames: CampaignFrames, wave: int | None = None) -> pd.DataFrame:
     """See `representation_table`; works on frames already loaded (for headway)."""
     people = _respondents(frames, wave)
-    mapping = group_mapping(people["who"], frames.members, frames.dimensions)
+    mapping = _mapping(frames)
     rows = expand(people[["person", "who"]], mapping)
     counts = rows.groupby(["dimension", "value"])["person"].nunique()
     stated_rows = rows[rows["value"] != NOT_STATED]
@@ -311,12 +334,15 @@ def headway_table(store: Store, campaign_id: str) -> pd.DataFrame:
 
 
 def _heard(frames: CampaignFrames) -> pd.DataFrame:
-    """Each person's latest RSVP (any answer) with its decoded `data`."""
+    """Each person's latest RSVP (any answer) with its decoded `data` (computed once)."""
+    if "heard" in frames.cache:
+        return frames.cache["heard"]
     rsvps = frames.rsvps[frames.rsvps["answer"].isin(ANSWERS)]
     latest = _latest(rsvps, [])
     carrying = latest["data"].fillna("").astype(str).str.len() > 2
     latest = latest.assign(parsed=[{}] * len(latest))
     latest.loc[carrying, "parsed"] = parse_data(latest.loc[carrying, "data"])
+    frames.cache["heard"] = latest
     return latest
 
 
@@ -328,7 +354,7 @@ def barriers_from(frames: CampaignFrames) -> pd.DataFrame:
     columns = ["group", "dimension", "value", "label", "channel", "barrier", "count"]
     if exploded.empty:
         return pd.DataFrame(columns=columns)
-    mapping = group_mapping(exploded["who"], frames.members, frames.dimensions)
+    mapping = _mapping(frames)
     by_group = (
         expand(exploded, mapping)
         .groupby(["dimension", "value", "channel", "barrier"], as_index=False)["person"]
@@ -341,7 +367,8 @@ def barriers_from(frames: CampaignFrames) -> pd.DataFrame:
     )
     table = pd.concat([total, by_group], ignore_index=True).rename(columns={"person": "count"})
     table = _finish(table, frames)
-    return table[columns].sort_values(["group", "channel", "barrier"]).reset_index(drop=True)
+    table = _plain(table[columns])
+    return table.sort_values(["group", "channel", "barrier"]).reset_index(drop=True)
 
 
 def barriers_table(store: Store, campaign_id: str) -> pd.DataFrame:
@@ -363,6 +390,7 @@ def heard_via_from(frames: CampaignFrames) -> pd.DataFrame:
         .nunique()
         .rename(columns={"person": "count"})
     )
+    table = _plain(table)
     return table.sort_values(["channel", "count"], ascending=[True, False]).reset_index(drop=True)
 
 
@@ -378,9 +406,11 @@ def scrub(text: str, names: list[str] = ()) -> str:  # type: ignore[assignment]
         lambda m: "[phone removed]" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(),
         text,
     )
+    lowered = text.lower()
     for name in names:
         for part in {p for p in re.split(r"\s+", name or "") if len(p) >= 3}:
-            text = re.sub(rf"(?i)\b{re.escape(part)}\b", "[name removed]", text)
+            if part.lower() in lowered:  # cheap test first: most texts name nobody
+                text = re.sub(rf"(?i)\b{re.escape(part)}\b", "[name removed]", text)
     return text
 
 
@@ -408,7 +438,7 @@ def free_text_from(frames: CampaignFrames, store: Store | None = None) -> pd.Dat
         scrub(t, [names.get(int(pk), "")] if pd.notna(pk) else [])
         for t, pk in zip(heard["text"], heard["contact_pk"], strict=True)
     ]
-    table = heard.assign(text=cleaned)[["wave", "channel", "language", "answer", "text"]]
+    table = _plain(heard.assign(text=cleaned)[["wave", "channel", "language", "answer", "text"]])
     return table.sort_values(["wave", "channel", "language"]).reset_index(drop=True)
 
 
