@@ -5,7 +5,8 @@
   render them, because a msgid depends on how Jinja parses the template).
 - **Campaign strings** are the English texts of `event.title`, `event.description`,
   `event.venue.name`, `event.venue.access` and every `barrier_answers` value; templates
-  translate them with `_(spec.event.title)`.
+  translate them with `_(spec.event.title)`. The group labels of the campaign's groups
+  file ("Born outside the UK") are campaign strings too: the RSVP page shows them.
 
 ```python
 from outreach.i18n.messages import template_messages, campaign_messages
@@ -140,7 +141,41 @@ def campaign_messages(spec: Any) -> list[SourceMessage]:
     for barrier, answer in (getattr(spec, "barrier_answers", None) or {}).items():
         if answer and answer.strip():
             found.setdefault(answer, []).append((f"{spec_file}#barrier_answers.{barrier}", None))
+    for label, reference in _group_labels(spec):
+        found.setdefault(label, []).append((reference, None))
     return [SourceMessage(text, None, tuple(locations)) for text, locations in found.items()]
+
+
+def _group_labels(spec: Any) -> list[tuple[str, str]]:
+    """Group labels from the groups file ("Born outside the UK"): the RSVP page shows them.
+
+    An unreadable file contributes nothing here; the foundation's checks report it.
+    """
+    path = getattr(getattr(spec, "data", None), "groups", None)
+    if path is None:
+        return []
+    path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return []
+    return list(_read_group_labels(str(path), stamp))
+
+
+@lru_cache(maxsize=16)
+def _read_group_labels(path: str, stamp: int) -> tuple[tuple[str, str], ...]:
+    import csv
+
+    labels = []
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for row_number, row in enumerate(csv.DictReader(handle), start=2):
+                label = (row.get("label") or "").strip()
+                if label:
+                    labels.append((label, f"{display_path(Path(path))}#row {row_number} label"))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return ()
+    return tuple(labels)
 
 
 def build_template(messages: list[SourceMessage], *, project: str, domain_comment: str) -> Catalog:
