@@ -227,11 +227,26 @@ def test_persistent_server_errors_give_up_and_report(libre, sqlite, workdir):
     assert "gave up after 3 attempts" in caught.value.failures["Hello"]
 
 
+def test_an_unreachable_engine_stops_the_batch_instead_of_retrying_every_string(
+    libre, sqlite, workdir
+):
+    waits = Waits()
+    translator = make_translator(
+        machine_settings(workdir, libre), store=sqlite, sleep=waits, max_attempts=3
+    )
+    libre.script = [(503, {})] * 3
+    result = translator.translate_many(["One", "Two", "Three"], "en", "so")
+    assert libre.translation_requests() == 3  # three attempts for "One", nothing after
+    assert "gave up" in result.failures["One"]
+    assert result.failures["Three"].startswith("not sent: ")
+    assert result.translations == {}
+
+
 def test_bad_api_key_is_not_retried(libre, sqlite, workdir):
     settings = machine_settings(workdir, libre).model_copy(update={"translator_api_key": None})
     translator = make_translator(settings, store=sqlite, sleep=Waits())
     with pytest.raises(MachineTranslationError) as caught:
-        translator.translate_batch(["Hello"], "en", "pl")
+        translator.translate_batch(["Hello", "Where"], "en", "pl")
     assert libre.translation_requests() == 1
     assert "API key" in caught.value.failures["Hello"]
 

@@ -31,7 +31,16 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 
 
 class EngineError(RuntimeError):
-    """A failure retrying will not fix (bad key, unsupported language, no result)."""
+    """A failure retrying will not fix (bad key, unsupported language, no result).
+
+    `fatal` means every further request would fail the same way (bad key, language not
+    offered, engine unreachable after retries): the batch stops instead of trying each
+    remaining string. A non-fatal error concerns one string only.
+    """
+
+    def __init__(self, message: str, *, fatal: bool = True) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 class TransientEngineError(EngineError):
@@ -137,6 +146,10 @@ def classify(error: BaseException, response: requests.Response | None) -> Engine
         return EngineError(f"the engine does not support this language: {error.val}")
     if isinstance(error, dt.AuthorizationException | dt.ApiKeyException):
         return EngineError("the engine refused the API key (OUTREACH_TRANSLATOR_API_KEY)")
+    if isinstance(error, dt.TranslationNotFound | dt.NotValidPayload | dt.NotValidLength):
+        return EngineError(f"no translation for this text: {error}", fatal=False)
+    if status in (400, 413, 422):  # this text was refused (too long, bad request)
+        return EngineError(f"engine answered HTTP {status} for this text", fatal=False)
     if status is not None:
         return EngineError(f"engine answered HTTP {status}")
     return EngineError(f"{type(error).__name__}: {error}")
@@ -178,7 +191,7 @@ class Engine:
         except Exception as error:  # deep-translator raises many unrelated types
             raise classify(error, RECORDER.last_response) from error
         if not isinstance(result, str) or not result.strip():
-            raise EngineError("the engine returned no translation")
+            raise EngineError("the engine returned no translation", fatal=False)
         return result
 
 

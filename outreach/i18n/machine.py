@@ -203,8 +203,12 @@ class MachineTranslator:
         self.stats.cache_hits += len(translations)
         failures: dict[str, str] = {}
         fresh: dict[str, str] = {}
+        stopped: str | None = None
         for text in unique:
             if text in translations:
+                continue
+            if stopped is not None:
+                failures[text] = f"not sent: {stopped}"
                 continue
             shielded, saved = protect(text)
             try:
@@ -216,6 +220,9 @@ class MachineTranslator:
                 continue
             except EngineError as error:
                 failures[text] = str(error)
+                if error.fatal:
+                    # Every further request would fail alike: stop, report the rest.
+                    stopped = str(error)
                 continue
             fresh[text] = result
             self.stats.translated += 1
