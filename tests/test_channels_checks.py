@@ -113,3 +113,18 @@ def test_translated_campaign_still_checks_clean(
 ) -> None:
     for _ in install_catalogs(monkeypatch):
         assert check_channels(spec, None, settings) == []
+
+
+def test_channel_types_share_one_interface(spec: CampaignSpec, settings: Settings) -> None:
+    from outreach.channels.base import Channel, channel_types
+
+    types = channel_types()
+    assert list(types) == ["email", "radio", "flyer", "partner_pack"]
+    for name, channel in types.items():
+        assert isinstance(channel, Channel) and channel.name == name
+        assert channel.enabled(spec)
+        assert channel.validate(spec, settings) == []
+    disabled = spec.channels.model_copy(
+        update={"radio": spec.channels.radio.model_copy(update={"enabled": False})}
+    )
+    assert not types["radio"].enabled(spec.model_copy(update={"channels": disabled}))

@@ -35,7 +35,6 @@ from outreach.channels import _i18n
 # Every (language, campaign) pair handed out, so totals can be summed for benchmarks.
 _KNOWN: dict[tuple[str, str | None], gettext.NullTranslations] = {}
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-CHANNEL_TEMPLATE_DIRS = ("email", "radio", "flyer", "partner_pack")
 
 
 class CountingLoader(jinja2.FileSystemLoader):
@@ -152,13 +151,3 @@ def clear_cache() -> None:
     _build_env.cache_clear()
     _KNOWN.clear()
     _BYTECODE.clear()
-
-
-def template_names(channel: str) -> list[str]:
-    """Every template of a channel (`email/invitation.html`, ...), for checks."""
-    folder = TEMPLATES_DIR / channel
-    return sorted(
-        f"{channel}/{path.name}"
-        for path in folder.iterdir()
-        if path.is_file() and not path.name.startswith((".", "_"))
-    )

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from outreach.campaign import CampaignSpec
 from outreach.channels import _i18n
-from outreach.channels.base import Channel, event_facts, sign
+from outreach.channels.base import Artifact, Channel, event_facts, sign
 from outreach.channels.environment import template_env
 from outreach.channels.links import rsvp_url
 from outreach.channels.pdf import html_to_pdf
@@ -167,9 +167,20 @@ class FlyerChannel(Channel):
 
     def render(
         self, spec: CampaignSpec, settings: Settings, wave: int, language: str, **options: Any
-    ) -> list[bytes]:
-        payload = TokenPayload(spec.id, wave, "flyer", language, point=options.get("point"))
+    ) -> list[Artifact]:
+        """Every general edition for `language` (options: `code`, optional `point`)."""
+        point = options.get("point")
+        payload = TokenPayload(spec.id, wave, "flyer", language, point=point)
+        suffix = f"-{point}" if point else ""
         return [
-            render_flyer(spec, settings, payload, options["code"], edition)
+            Artifact(
+                channel="flyer",
+                kind=edition.kind,
+                language=language,
+                placement=point or "",
+                relpath=f"flyers/{language}/flyer-{language}-{edition.suffix}{suffix}.pdf",
+                data=render_flyer(spec, settings, payload, options["code"], edition),
+                short_code=options["code"],
+            )
             for edition in editions(spec, language)
         ]
