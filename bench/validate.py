@@ -55,6 +55,8 @@ def main() -> None:
         data["data"] = {name: str(path) for name, path in files.items()}
         campaign = folder / "campaign.yaml"
         campaign.write_text(yaml.safe_dump(data, allow_unicode=True))
+        # Campaign translations live beside the spec (campaigns/locale).
+        (folder / "locale").symlink_to(ROOT / "campaigns" / "locale", target_is_directory=True)
         settings = Settings(workdir=folder / "work")
         spec = load_campaign(campaign)
         clear_caches()
