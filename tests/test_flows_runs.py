@@ -171,12 +171,15 @@ def test_no_personal_data_reaches_prefect(prefect_api: str, tmp_path: Path) -> N
     assert {run.name for run in flow_runs} and len(flow_runs) >= 2  # launch + send-wave
     task_runs = task_runs_of(flow_runs)
     assert task_runs
+    log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[r.id for r in flow_runs]))
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(limit=200)
-        logs = client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[r.id for r in flow_runs])),
-            limit=200,
-        )
+        logs: list[Any] = []
+        while True:
+            page = client.read_logs(log_filter=log_filter, limit=200, offset=len(logs))
+            logs.extend(page)
+            if len(page) < 200:
+                break
     assert artifacts and logs
     seen = json.dumps(
         {
