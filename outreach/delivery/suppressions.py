@@ -56,8 +56,10 @@ def suppress(
     False when the same (address, reason) was already suppressed (idempotent: webhooks and
     double clicks repeat themselves). Raises `ValueError` when neither identifies anyone.
     """
-    if reason not in REASONS:
-        raise ValueError(f"unknown suppression reason {reason!r}; use one of {REASONS}")
+    # The usual reasons are REASONS; others (a provider's new event name) are kept as
+    # given rather than lost: a person who asked to stop must never be emailed again.
+    if not reason or len(reason) > 30:
+        raise ValueError(f"suppression reason must be 1-30 characters, e.g. one of {REASONS}")
     with store.session() as session:
         if email is None and contact_pk is not None:
             email = _contact_email(session, contact_pk)
