@@ -44,13 +44,15 @@ def populate(store, n: int = 400) -> None:  # type: ignore[no-untyped-def]
 def test_simulated_responses_are_group_dependent_and_idempotent(sqlite_store, settings) -> None:  # type: ignore[no-untyped-def]
     seed(sqlite_store, settings)
     populate(sqlite_store)
-    issue_code(sqlite_store, TokenPayload(CAMPAIGN, 1, "radio", "bn", partner="betar-fm"))
-    issue_code(sqlite_store, TokenPayload(CAMPAIGN, 1, "flyer", "ar", point="whitechapel-library"))
+    for i in range(12):
+        issue_code(sqlite_store, TokenPayload(CAMPAIGN, 1, "radio", "bn", partner=f"radio-{i}"))
+        issue_code(sqlite_store, TokenPayload(CAMPAIGN, 1, "flyer", "ar", point=f"point-{i}"))
 
     counts = simulate_responses(sqlite_store, settings, CAMPAIGN, 1, seed=3)
     assert counts["emails"] == 403
     assert counts["rsvp"] == counts["rsvp_yes"] + counts["rsvp_maybe"] + counts["rsvp_no"]
     assert counts["code_responses"] >= 6 and counts["clicks"] > 0
+    assert set(counts) >= {"rsvp_yes", "rsvp_maybe", "rsvp_no", "unsubscribes", "attended"}
     with sqlite_store.session() as session:
         stored_rsvps = session.scalar(
             select(func.count(ResponseEvent.id)).where(ResponseEvent.kind == "rsvp")

@@ -5,9 +5,10 @@ simulated clicks, RSVPs and unsubscribes take exactly the path a person's browse
 the app instance it uses records them with `source="simulated"`.
 
 Rates depend on groups, so the first wave leaves some groups underreached by email (the
-youngest age band, people born outside the UK, speakers of languages other than the
-campaign's source language), while radio, flyers and partner packs (short codes) reach
-them better, and follow-up waves do better still. Deterministic for a given seed;
+smallest age band, people born outside the UK, speakers of languages other than the
+campaign's source language); radio, flyers and partner packs (short codes) reach them,
+few at first and more in follow-up waves, which also carry the campaign's answers to
+the barriers people named. Deterministic for a given seed;
 re-running the same wave adds nothing. Returns counts only.
 
 ```python
@@ -36,10 +37,12 @@ from outreach.tracking.tokens import TokenPayload, TokenSigner
 
 SOURCE = "simulated"
 _CONCURRENCY = 8
-EMAIL_CLICK = 0.45  # chance an ordinary recipient opens the link
-CLICK_TO_RSVP = 0.7
-HARD_FACTOR = 0.3  # email response multiplier per "hard to reach by email" group
+EMAIL_CLICK = 0.2  # chance an ordinary recipient opens the link
+CLICK_TO_RSVP = 0.6
+HARD_FACTOR = 0.4  # email response multiplier per "hard to reach by email" group
 FOLLOW_UP_LIFT = 1.6  # later waves carry barrier answers and partner help
+# Responders per short code (a flyer at a library, a radio spot, a partner's pack).
+CODE_RESPONDERS = {1: ((0, 1, 2), (0.5, 0.35, 0.15)), 2: ((1, 2, 3, 4), (0.25, 0.35, 0.25, 0.15))}
 ANSWER_WEIGHTS = (("yes", 0.6), ("maybe", 0.25), ("no", 0.15))
 UNSUBSCRIBE = 0.01
 ATTEND = 0.7
@@ -58,15 +61,36 @@ def _hard_groups(groups: list[tuple[str, str, float]], source_language: str) -> 
     for dimension, value, share in groups:
         by_dimension.setdefault(dimension, []).append((value, share))
     for dimension, values in by_dimension.items():
-        if dimension == "age":
-            hard.add(f"age:{sorted(v for v, _ in values)[0]}")  # the youngest band
-        elif dimension == "birth":
+        if dimension == "birth":
             hard.update(f"birth:{v}" for v, _ in values if "outside" in v or "abroad" in v)
         elif dimension == "language":
             hard.update(f"language:{v}" for v, _ in values if v != source_language)
         elif len(values) > 1:
             hard.add(f"{dimension}:{min(values, key=lambda item: item[1])[0]}")
     return hard
+
+
+def _self_groups(
+    rng: random.Random,
+    shares: dict[str, list[tuple[str, float]]],
+    hard: set[str],
+    language: str,
+    source_language: str,
+) -> tuple[str, ...]:
+    """Who answers a flyer, radio spot or partner pack in `language`."""
+    chosen = []
+    for dimension, values in shares.items():
+        options = [v for v, _ in values]
+        weights = [s * (1.5 if f"{dimension}:{v}" in hard else 1.0) for v, s in values]
+        if dimension == "language" and language in options and rng.random() < 0.8:
+            value = language
+        elif dimension == "birth" and language != source_language and rng.random() < 0.85:
+            outside = [v for v in options if f"birth:{v}" in hard]
+            value = outside[0] if outside else rng.choices(options, weights)[0]
+        else:
+            value = rng.choices(options, weights)[0]
+        chosen.append(f"{dimension}:{value}")
+    return tuple(chosen)
 
 
 def _answer(rng: random.Random) -> str:
@@ -186,7 +210,13 @@ def simulate_responses(
     hard = _hard_groups(groups, source_language)
     known = {f"{d}:{v}" for d, v, _ in groups}
     lift = FOLLOW_UP_LIFT if wave > 1 else 1.0
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(
+        dict.fromkeys(
+            ("clicks", "rsvp", "rsvp_yes", "rsvp_maybe", "rsvp_no", "code_responses",
+             "unsubscribes", "attended"),
+            0,
+        )
+    )  # fmt: skip
 
     email_people = []
     for delivery_id, language, group_text in deliveries:
@@ -202,21 +232,18 @@ def simulate_responses(
     for dimension, value, share in groups:
         shares.setdefault(dimension, []).append((value, share))
     code_people = []
+    sizes, size_weights = CODE_RESPONDERS[min(wave, 2)]
     for channel, language, partner, point in codes:
         token = signer.sign(
             TokenPayload(campaign_id, wave, channel, language, partner=partner, point=point)
         )
-        for _ in range(rng.randint(3, 9) if wave == 1 else rng.randint(6, 14)):
-            chosen = []
-            for dimension, values in shares.items():
-                options = [v for v, _ in values]
-                weights = [s * (3.0 if f"{dimension}:{v}" in hard else 1.0) for v, s in values]
-                if dimension == "language" and language in options:
-                    value = language if rng.random() < 0.8 else rng.choices(options, weights)[0]
-                else:
-                    value = rng.choices(options, weights)[0]
-                chosen.append(f"{dimension}:{value}")
-            code_people.append((_Person(token, tuple(chosen)), channel))
+        for _ in range(rng.choices(sizes, size_weights)[0]):
+            code_people.append(
+                (
+                    _Person(token, _self_groups(rng, shares, hard, language, source_language)),
+                    channel,
+                )
+            )
 
     plan: list[tuple[str, _Person, dict[str, Any] | None]] = []
     for person in email_people:
