@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,23 @@ from outreach.i18n.messages import (
     campaign_messages,
     template_messages,
 )
-from outreach.i18n.paths import LOCALE_DIR, template_po_path, use_locale_dir
+from outreach.i18n.paths import (
+    LOCALE_DIR,
+    preserved_campaign_dirs,
+    template_po_path,
+    use_locale_dir,
+)
 from outreach.i18n.placeholders import placeholder_mismatch
 from outreach.i18n.update import merge_into, update_template_catalogs
 
 SHIPPED = ["en", "es", "pl", "ro", "pt", "bn", "ar", "ur", "so", "zh"]
+
+
+@pytest.fixture(autouse=True)
+def _campaign_dirs_restored() -> Iterator[None]:
+    """Specs in temporary folders must not redirect other tests' campaign catalogs."""
+    with preserved_campaign_dirs():
+        yield
 
 
 def test_shipped_languages_and_their_script_facts():

@@ -19,10 +19,22 @@ from outreach.campaign import load_campaign
 from outreach.i18n.checks import check_translations
 from outreach.i18n.fallback import MissingTranslations, effective_language
 from outreach.i18n.messages import template_messages
-from outreach.i18n.paths import LOCALE_DIR, template_po_path, use_locale_dir
+from outreach.i18n.paths import (
+    LOCALE_DIR,
+    preserved_campaign_dirs,
+    template_po_path,
+    use_locale_dir,
+)
 from outreach.problems import InvalidInput
 
 GAPS = ("When", "Where", "Tell us if you can come")
+
+
+@pytest.fixture(autouse=True)
+def _campaign_dirs_restored() -> Iterator[None]:
+    """Specs in temporary folders must not redirect other tests' campaign catalogs."""
+    with preserved_campaign_dirs():
+        yield
 
 
 def _blank_entries(po: Path, msgids: tuple[str, ...]) -> None:

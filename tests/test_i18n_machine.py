@@ -27,12 +27,25 @@ from outreach.i18n.engines import parse_retry_after
 from outreach.i18n.fill import fill_campaign
 from outreach.i18n.machine import MachineTranslationError
 from outreach.i18n.messages import campaign_messages, template_messages
-from outreach.i18n.paths import LOCALE_DIR, campaign_po_path, template_po_path, use_locale_dir
+from outreach.i18n.paths import (
+    LOCALE_DIR,
+    campaign_po_path,
+    preserved_campaign_dirs,
+    template_po_path,
+    use_locale_dir,
+)
 from outreach.i18n.translators import CatalogOnlyTranslator, make_translator
 from outreach.settings import Settings
 from outreach.store import Store
 
 API_KEY = "test-key"
+
+
+@pytest.fixture(autouse=True)
+def _campaign_dirs_restored() -> Iterator[None]:
+    """Specs in temporary folders must not redirect other tests' campaign catalogs."""
+    with preserved_campaign_dirs():
+        yield
 
 
 @dataclass

@@ -19,9 +19,22 @@ from outreach.campaign import load_campaign
 from outreach.cli import app
 from outreach.i18n.catalog import entry_state, get_translations, load_catalog
 from outreach.i18n.fill import fill_campaign
-from outreach.i18n.paths import LOCALE_DIR, campaign_po_path, template_po_path, use_locale_dir
+from outreach.i18n.paths import (
+    LOCALE_DIR,
+    campaign_po_path,
+    preserved_campaign_dirs,
+    template_po_path,
+    use_locale_dir,
+)
 from outreach.i18n.review import catalog_status, export_catalog, import_review
 from outreach.problems import InvalidInput
+
+
+@pytest.fixture(autouse=True)
+def _campaign_dirs_restored() -> Iterator[None]:
+    """Specs in temporary folders must not redirect other tests' campaign catalogs."""
+    with preserved_campaign_dirs():
+        yield
 
 
 @pytest.fixture
@@ -174,5 +187,15 @@ def test_cli_export_import_status(locale, spec, tmp_path, settings):
     result = runner.invoke(app, ["translate", "import", str(out)])
     assert result.exit_code == 1
     assert "row 3" in result.output.replace("\n", " ") or ", row 3," in result.output
+    # A campaign row is found by its catalog id without --campaign.
+    title_row = next(
+        r
+        for r in _rows(export_catalog("so", tmp_path / "c.csv", fmt="csv", spec=spec))
+        if r["catalog"] == spec.id
+    )
+    title_row["reviewed_translation"] = title_row["current_translation"]
+    _write_rows(tmp_path / "one.csv", [title_row])
+    result = runner.invoke(app, ["translate", "import", str(tmp_path / "one.csv")])
+    assert result.exit_code == 0 and "so: 1 approved" in result.output, result.output
     result = runner.invoke(app, ["translate", "fill", "--lang", "so", "--campaign", spec_arg])
     assert result.exit_code == 1 and "No machine translation configured" in result.output

@@ -67,6 +67,17 @@ def register_campaign_dir(campaign_id: str, locale_dir: Path) -> None:
     _campaign_dirs[campaign_id] = Path(locale_dir)
 
 
+@contextmanager
+def preserved_campaign_dirs() -> Iterator[None]:
+    """Undo `register_campaign_dir` calls made inside the block (tests use temporary specs)."""
+    saved = dict(_campaign_dirs)
+    try:
+        yield
+    finally:
+        _campaign_dirs.clear()
+        _campaign_dirs.update(saved)
+
+
 def campaign_locale_dir(campaign_id: str) -> Path:
     return _campaign_dirs.get(campaign_id, DEFAULT_CAMPAIGN_LOCALE_DIR)
 

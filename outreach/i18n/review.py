@@ -24,6 +24,7 @@ catalog_status(spec)                                     # per language counts
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
@@ -62,6 +63,7 @@ from outreach.i18n.sheets import (
 from outreach.problems import InvalidInput, Problem
 
 CATALOG_COMMENT = "catalog: "
+_CAMPAIGN_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,98}")  # as in campaign specs; no paths
 
 
 def _catalog_paths(lang: str, spec: Any | None) -> dict[str, Path]:
@@ -259,6 +261,13 @@ def import_review(
     for row, change in changes:
         field_name = change.english[0] if isinstance(change.english, tuple) else change.english
         catalog = catalogs.get(change.catalog)
+        if catalog is None and _CAMPAIGN_ID.fullmatch(change.catalog):
+            # A campaign catalog addressed by its id (worksheets, exports): found without
+            # --campaign when it lives where campaign catalogs are registered/shipped.
+            candidate = campaign_po_path(lang, change.catalog)
+            if candidate.exists():
+                catalogs[change.catalog] = catalog = read_catalog_fresh(candidate, lang)
+                paths[change.catalog] = candidate
         if catalog is None:
             hint = (
                 "pass --campaign" if change.catalog != TEMPLATE_DOMAIN else "run translate update"
