@@ -168,3 +168,40 @@ def test_validate_cli_fails_loudly_and_accepts_an_explicit_fallback(somali_gaps,
     assert (settings.workdir / "worksheets" / "so.csv").exists()
     result = runner.invoke(app, [*args, "--allow-fallback", "en"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_worksheet_filled_in_by_translators_completes_a_new_language(
+    tmp_path, spec, sources, settings
+):
+    """The whole loop for a new language: check → worksheet → translators → import → valid."""
+    from outreach.i18n.review import import_review
+
+    locale = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, locale)
+    with (locale / "languages.csv").open("a", encoding="utf-8") as handle:
+        handle.write("ta,Tamil,தமிழ்,ltr,Noto Sans Tamil,ta,true,\n")
+    folder = tmp_path / "campaign"
+    shutil.copytree(SAMPLE_CAMPAIGN.parent / "locale", folder / "locale")
+    spec = spec.model_copy(
+        update={
+            "spec_path": folder / "the-way-ahead.yaml",
+            "target_languages": [*spec.target_languages, "ta"],
+        }
+    )
+    with use_locale_dir(locale):
+        problems = check_translations(spec, sources, settings)
+        assert problems and {p.file.split("/")[-3] for p in problems} == {"ta"}
+        sheet = settings.workdir / "worksheets" / "ta.csv"
+        with sheet.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == len(problems)
+        for row in rows:
+            row["reviewed_translation"] = "தமிழ்: " + row["english"]
+        with sheet.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        result = import_review(sheet, spec=spec)
+        assert result.approved == len(rows)
+        assert check_translations(spec, sources, settings) == []
+        assert effective_language(spec, "ta") == ("ta", None)

@@ -252,6 +252,16 @@ def import_review(
     if not is_known(lang):
         raise InvalidInput(problems + [Problem(str(path), None, "language", f"unknown {lang!r}")])
     paths = _catalog_paths(lang, spec)
+    # A new language's first review (say, a worksheet filled in by translators) creates its
+    # catalogs from the current messages, so the reviewed rows have somewhere to go.
+    if not problems and not paths[TEMPLATE_DOMAIN].exists():
+        from outreach.i18n.update import update_template_catalogs
+
+        update_template_catalogs([lang])
+    if not problems and spec is not None and not paths[spec.id].exists():
+        from outreach.i18n.update import update_campaign_catalogs
+
+        update_campaign_catalogs(spec, [lang])
     catalogs: dict[str, Catalog] = {}
     for name, po_path in paths.items():
         if po_path.exists():
