@@ -33,10 +33,11 @@ BASE_DEFAULTS: dict[str, str] = {
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
 }
 
-# For people at a terminal: Prefect's INFO lines ("Task run ... Completed()") still go to
-# the API (and the UI), but the console shows only warnings and errors.
+# For people at a terminal: Prefect's log lines (and their tracebacks) still go to the API
+# and its UI, but the console stays for Outreach's own words; a failed run is reported by
+# the CLI in one plain sentence.
 QUIET_CONSOLE: dict[str, str] = {
-    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
 }
 
 
