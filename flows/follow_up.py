@@ -22,6 +22,7 @@ from outreach.orchestration.context import (
     wave_row,
     wave_status,
 )
+from outreach.orchestration.progress import note
 
 
 @task(name="plan-follow-up")
@@ -103,6 +104,10 @@ def follow_up(
         return {"campaign_id": campaign_id, **decided}
 
     number = int(decided["wave"])
+    note(
+        f"wave {number}: rendering materials in {len(decided['languages'])} languages "
+        f"for {len(decided['partner_ids'])} partners"
+    )
     materials = render_wave_materials(
         campaign_id,
         number,

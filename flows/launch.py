@@ -18,6 +18,7 @@ from prefect.artifacts import create_table_artifact
 from flows.send import send_wave
 from flows.tasks import plan_first_wave, record, render_wave_materials, validate
 from outreach.orchestration.context import campaign_spec, open_store, partner_ids, settings_at
+from outreach.orchestration.progress import note
 
 
 @flow(name="launch")
@@ -34,7 +35,9 @@ def launch(
     checked = validate(spec_path, workdir, allow_fallback, now)
     campaign_id = checked["campaign_id"]
     record(spec_path, workdir)
+    note(f"recorded {campaign_id} and its {checked['contacts']:,} contacts")
     new_rows = plan_first_wave(spec_path, workdir, allow_fallback, now)
+    note(f"planned wave 1: {new_rows:,} new ledger rows")
     result: dict[str, Any] = {
         "campaign_id": campaign_id,
         "wave": 1,
@@ -56,6 +59,10 @@ def launch(
         partners = partner_ids(store)
     finally:
         store.dispose()
+    note(
+        f"rendering flyers, radio scripts and partner packs: "
+        f"{len(spec.target_languages)} languages, {len(partners)} partners"
+    )
     materials = render_wave_materials(
         campaign_id, 1, workdir, languages=list(spec.target_languages), partner_ids=partners
     )

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from outreach.orchestration.progress import Note, listen
 from outreach.orchestration.progress import Progress as SendProgress
-from outreach.orchestration.progress import listen
 
 
 @contextmanager
@@ -32,7 +32,10 @@ def send_progress_bar(console: Console) -> Iterator[None]:
         transient=False,
     ) as progress:
 
-        def update(event: SendProgress) -> None:
+        def update(event: SendProgress | Note) -> None:
+            if isinstance(event, Note):
+                progress.console.print(f"  [dim]…[/] {event.text}", highlight=False)
+                return
             key = (event.campaign_id, event.wave)
             detail = ", ".join(f"{n} {k}" for k, n in event.counts.items() if n)
             if key not in bars:

@@ -27,7 +27,14 @@ class Progress:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-Listener = Callable[[Progress], None]
+@dataclass(frozen=True)
+class Note:
+    """A step a flow is starting or has finished, in words (ids and counts only)."""
+
+    text: str
+
+
+Listener = Callable[[Progress | Note], None]
 _listeners: list[Listener] = []
 _lock = threading.Lock()
 
@@ -43,7 +50,12 @@ def listen(listener: Listener) -> Iterator[None]:
             _listeners.remove(listener)
 
 
-def report_progress(progress: Progress) -> None:
+def note(text: str) -> None:
+    """Tell a listening terminal what the flow is doing (no personal data)."""
+    report_progress(Note(text))
+
+
+def report_progress(progress: Progress | Note) -> None:
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:
