@@ -78,7 +78,7 @@ def _finish(name: str, title: str, caption: str, figure: Figure) -> Chart:
     figure.tight_layout()
     svg_buffer, png_buffer = io.StringIO(), io.BytesIO()
     figure.savefig(svg_buffer, format="svg", metadata={"Date": None})
-    figure.savefig(png_buffer, format="png", dpi=144)
+    figure.savefig(png_buffer, format="png", dpi=120)
     plt.close(figure)
     svg = svg_buffer.getvalue()
     svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)

@@ -14,6 +14,7 @@ headlines(report_tables)
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import pandas as pd
 from babel import Locale, UnknownLocaleError
@@ -32,6 +33,7 @@ BARRIER_NAMES = {
 }
 
 
+@lru_cache(maxsize=512)
 def language_name(code: str) -> str:
     try:
         return Locale.parse(code.replace("-", "_")).get_display_name("en") or code

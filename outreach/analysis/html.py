@@ -20,6 +20,7 @@ from outreach.analysis.membership import ALL, NOT_STATED
 from outreach.analysis.published import ReportTables
 from outreach.analysis.suppression import HIDDEN
 
+MAX_QUOTES = 60
 UNITS = {
     "people": ("person", "people"),
     "packs": ("pack delivered", "packs delivered"),
@@ -410,6 +411,8 @@ take part?". Email addresses, phone numbers and the person's name are removed.</
 <blockquote><p>{{ quote.text }}</p><footer>{{ quote.where }}</footer></blockquote>
 {% else %}<p>No free-text answers yet.</p>
 {% endfor %}
+{% if more_quotes %}<p class="note">{{ more_quotes }} more answers are in
+<code>tables/free_text.csv</code>.</p>{% endif %}
 </section>
 </main>
 </body>
@@ -442,6 +445,9 @@ def render_html(
         fallback_html(report),
     ]
     free = report.shared["free_text"].shown
+    more = max(0, len(free) - MAX_QUOTES)
+    # The newest answers first; the CSV file has them all.
+    free = free.iloc[::-1].head(MAX_QUOTES)
     quotes = [
         {
             "text": r["text"],
@@ -465,6 +471,7 @@ def render_html(
         ],
         tables=tables,
         quotes=quotes,
+        more_quotes=more,
     )
 
 
