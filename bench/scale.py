@@ -20,6 +20,7 @@ written to the Maildir outbox under the work directory, which is deleted afterwa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import shutil
@@ -56,10 +57,8 @@ class PeakMemory:
             own = self.me.memory_info().rss
             tree = own
             for child in self.me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     tree += child.memory_info().rss
-                except psutil.Error:
-                    pass
         except psutil.Error:
             return
         self.peak_self = max(self.peak_self, own)
@@ -170,6 +169,11 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("OUTREACH_TEST_POSTGRES_URL", ""))
     parser.add_argument("--workers", type=int, default=2, help="OUTREACH_MAX_WORKERS")
     parser.add_argument("--batch", type=int, default=2000, help="OUTREACH_SEND_BATCH_SIZE")
+    parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="launch as a dry run: validate, record and plan wave 1; render and send nothing",
+    )
     parser.add_argument("--keep", type=Path, help="keep the work directory here")
     args = parser.parse_args()
 
@@ -218,9 +222,23 @@ def main() -> int:
             print(f"  Prefect API {api_url}", flush=True)
             launch = load_flow("launch")
             t0 = time.perf_counter()
-            result = launch(spec_path=str(spec_path), workdir=str(workdir), now=MORNING)
+            result = launch(
+                spec_path=str(spec_path),
+                workdir=str(workdir),
+                now=MORNING,
+                dry_run=args.plan_only,
+            )
             wall = time.perf_counter() - t0
             task_runs = count_task_runs()
+        if args.plan_only:
+            print(f"  launch flow, dry run (validate, record, plan): {wall:.1f} s")
+            print(f"  ledger rows planned: {result['new_ledger_rows']:,}")
+            print(
+                f"  peak RSS: this process {memory.peak_self / 2**20:,.0f} MiB, "
+                f"process tree {memory.peak_tree / 2**20:,.0f} MiB"
+            )
+            print(f"  Prefect task runs: {sum(task_runs.values())}")
+            return 0
         send = result["send"]
         files = (
             sum(1 for _ in (workdir / "outbox").rglob("*.eml"))
