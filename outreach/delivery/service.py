@@ -405,6 +405,7 @@ def _send_claimed(
             sender = make_sender(settings)
         assert sender is not None
         sender.open()
+        connection = store.engine.connect()  # one connection for this batch's commits
         try:
             size = max(1, int(getattr(sender, "preferred_batch", 100)))
             for start in range(0, len(messages), size):
@@ -418,9 +419,10 @@ def _send_claimed(
                     raise
                 sent_at = fixed_now or datetime.now(UTC)
                 marks = [_outcome(res, by_id[res.delivery_id], sent_at) for res in results]  # type: ignore[index]
-                ledger.mark(store, marks, now=sent_at)
+                ledger.mark(store, marks, now=sent_at, connection=connection)
                 _tally(counts, marks)
         finally:
+            connection.close()
             if own_sender:
                 sender.close()
     except BaseException:
