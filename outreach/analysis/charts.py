@@ -233,7 +233,7 @@ def representation_chart(representation: Protected, target: float) -> Chart:
     axes.set_xlabel("share of respondents ÷ share of the community (lines: 95% interval)")
     for status, colour in STATUS_COLOURS.items():
         axes.scatter([], [], color=colour, label=status)
-    axes.legend(loc="lower right", frameon=False, fontsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     caption = (
         "A dot at 1.0 means a group makes up the same share of respondents as of the "
         "community. Red: underreached (even the top of the interval is below the dashed "
@@ -257,8 +257,13 @@ def headway_chart(headway: Protected, target: float, dimensions: list[str]) -> C
         return _empty("headway", title, "No respondents yet, so no headway to show.")
     waves = sorted(rows["wave"].unique())
     panels = [d for d in dimensions if d in set(rows["dimension"])]
+    most = max(part["label"].nunique() for _, part in rows.groupby("dimension"))
     figure, axes_list = plt.subplots(
-        1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False, sharey=True
+        1,
+        len(panels),
+        figsize=(4.2 * len(panels), 3.4 + 0.16 * most),
+        squeeze=False,
+        sharey=True,
     )
     for axes, dimension in zip(axes_list[0], panels, strict=True):
         part = rows[rows["dimension"] == dimension]
@@ -270,8 +275,18 @@ def headway_chart(headway: Protected, target: float, dimensions: list[str]) -> C
         axes.axhline(1.0, color="#333", lw=0.8)
         axes.set_title(dimension.capitalize(), fontsize=10)
         axes.set_xticks(waves, [f"wave {w}" for w in waves])
+        axes.set_xlim(waves[0] - 0.3, waves[-1] + 0.3)
+        if part["ratio"].notna().sum() == 0:
+            axes.text(
+                (waves[0] + waves[-1]) / 2,
+                1.8,
+                "numbers too small to show",
+                ha="center",
+                color="#6f6f6f",
+                fontsize=9,
+            )
         axes.set_ylim(0, RATIO_CAP)
-        axes.legend(fontsize=7, frameon=False, loc="upper left")
+        axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     axes_list[0][0].set_ylabel(f"representation ratio (target {target:.2f}, dashed)")
     caption = (
         "Each line is a group's representation ratio counting everyone who answered up to "

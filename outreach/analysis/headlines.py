@@ -119,7 +119,7 @@ def headlines(report: ReportTables) -> list[str]:
     for i, row in fallback.exact.iterrows():
         wanted, got = language_name(str(row["fallback_from"])), language_name(str(row["language"]))
         count = (
-            f"{int(row['count'])} people"
+            f"{int(row['count']):,} people"
             if _visible(report, "fallback", int(i), "count")
             else f"Fewer than {t} people"
         )
@@ -136,7 +136,7 @@ def headlines(report: ReportTables) -> list[str]:
         top, count = str(totals.index[0]), int(totals.iloc[0])
         name = BARRIER_NAMES.get(top, top)
         if count >= t:
-            lines.append(f"The barrier people named most often was {name} ({count} people).")
+            lines.append(f"The barrier people named most often was {name} ({count:,} people).")
         else:
             lines.append(f"A few people named barriers; the most common was {name}.")
     return lines
@@ -162,7 +162,7 @@ def _best_channels(report: ReportTables) -> list[str]:
             channel = CHANNEL_NAMES.get(best["channel"], best["channel"])
             lines.append(
                 f"{channel} reached {_lower_first(people(str(best['label'])))} best "
-                f"({int(best['positive'])} of their yes-or-maybe answers came through it)."
+                f"({int(best['positive']):,} of their yes-or-maybe answers came through it)."
             )
     return lines[:4]
 

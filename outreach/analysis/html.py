@@ -65,7 +65,10 @@ def _interval(low: Any, high: Any, percent: bool = True) -> str:
     lo, hi = _num(low), _num(high)
     if math.isnan(lo) or math.isnan(hi):
         return ""
-    return f"{lo * 100:.0f}–{hi * 100:.0f}%" if percent else f"{lo:.2f}–{hi:.2f}"
+    if not percent:
+        return f"{lo:.2f}–{hi:.2f}"
+    digits = 1 if hi < 0.095 else 0  # "4.1–4.3%", not "4–4%"
+    return f"{lo * 100:.{digits}f}–{hi * 100:.{digits}f}%"
 
 
 def _ratio(value: Any) -> str:
