@@ -149,6 +149,7 @@ def build_fixture_campaign(store: Store, sample_campaign: object) -> dict[int, i
             wave2[i] = 1000 + i
         session.add(
             Delivery(
+                id=5000,  # explicit ids throughout: PostgreSQL's sequence is not used
                 campaign_id=CAMPAIGN,
                 wave=1,
                 recipient="p:radio-x",
