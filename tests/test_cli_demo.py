@@ -39,7 +39,7 @@ def test_demo_runs_the_whole_loop_quietly_and_leaves_its_files(tmp_path: Path) -
         [str(OUTREACH), "demo", "--workdir", str(workdir)],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,  # minutes on an idle 2-core machine; far more on a shared one
         env=env,
         cwd=tmp_path,
     )
