@@ -18,7 +18,6 @@ everything wrong *inside* the files is a `Problem` (exit status 1).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,24 +122,6 @@ def check_event(spec: CampaignSpec, *, now: datetime | None = None) -> list[Prob
     return problems
 
 
-def _optional_check(module: str, name: str) -> Callable[..., list[Problem]] | None:
-    """Import another area's check, or None while that module does not exist yet.
-
-    Integration guard: only a missing module *of exactly that name* (or its package) is
-    tolerated; any other import error inside it is a real bug and propagates.
-    """
-    import importlib
-
-    try:
-        loaded = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name in (module, module.rsplit(".", 1)[0]):
-            return None
-        raise
-    check: Callable[..., list[Problem]] = getattr(loaded, name)
-    return check
-
-
 def validate_campaign(
     path: str | Path,
     settings: Settings,
@@ -162,14 +143,12 @@ def validate_campaign(
     sources, source_problems = check_sources(spec, settings)
     problems.extend(source_problems)
     fallback = allow_fallback or spec.allow_fallback
-    # TODO(integration): the guards go once outreach.i18n.checks / outreach.channels.checks
-    # exist in every checkout; they skip only ModuleNotFoundError for those exact modules.
-    check_translations = _optional_check("outreach.i18n.checks", "check_translations")
-    if check_translations is not None:
-        problems.extend(check_translations(spec, sources, settings, allow_fallback=fallback))
-    check_channels = _optional_check("outreach.channels.checks", "check_channels")
-    if check_channels is not None:
-        problems.extend(check_channels(spec, sources, settings))
+    # Imported here: templates and catalogs are only needed once the data itself is read.
+    from outreach.channels.checks import check_channels
+    from outreach.i18n.checks import check_translations
+
+    problems.extend(check_translations(spec, sources, settings, allow_fallback=fallback))
+    problems.extend(check_channels(spec, sources, settings))
     return ValidationReport(spec, sources, problems, notes=list(sources.notes))
 
 
