@@ -199,6 +199,8 @@ def main() -> int:
     else:
         os.environ.pop("OUTREACH_DATABASE_URL", None)
 
+    # A busy machine can take minutes to start a local Prefect API (migrations).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
     from outreach.orchestration import prefect_environment
     from outreach.settings import get_settings
 
