@@ -79,11 +79,12 @@ def send_wave(
             ]
             results = [future.result() for future in futures]
             batches += len(results)
-            handled = 0
+            handled = deferred = 0
             for result in results:
                 for outcome in OUTCOMES:
                     totals[outcome] += int(result.get(outcome, 0))
                 handled += sum(int(result.get(o, 0)) for o in OUTCOMES if o != "deferred")
+                deferred += int(result.get("deferred", 0))
             remaining = min(int(result.get("remaining", 0)) for result in results)
             done = (
                 already
@@ -95,8 +96,10 @@ def send_wave(
             if progress_id is not None and total:
                 update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))
             report_progress(Progress(campaign_id, wave, done, total, dict(totals)))
-            if handled == 0:
-                # Everything left is deferred (quiet hours, minimum gap): a later run sends it.
+            if handled == 0 and deferred == 0:
+                # Nothing claimable is left: what remains is deferred (quiet hours, minimum
+                # gap) and a later run sends it. A round that only deferred rows (their
+                # `not_before` is now set) goes on, since other rows may still be due.
                 break
     after = counts(campaign_id, wave, workdir)
     if not any(after.get(status, 0) for status in UNSENT):
