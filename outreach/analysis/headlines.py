@@ -108,9 +108,7 @@ def headlines(report: ReportTables) -> list[str]:
             f"(ratio at or above the target of {report.frames.target:.2f})."
         )
     if len(unclear):
-        names = ", ".join(
-            people(str(x)).lower() if i else people(str(x)) for i, x in enumerate(unclear["label"])
-        )
+        names = "; ".join(_lower_first(people(str(x))) for x in unclear["label"])
         lines.append(f"Too few answers yet to be sure about: {names}.")
 
     lines.extend(_best_channels(report))
