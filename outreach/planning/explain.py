@@ -57,7 +57,7 @@ def group_sentences(spec: CampaignSpec, group: GroupPlan) -> list[str]:
             "That is less than the gap: it is as far as this group's eligible contacts and "
             "partners working in its languages go; more partners (partners.csv) would help."
         )
-    else:
+    elif not group.channels:
         sentences.append(
             "Nothing could be chosen: no eligible contacts, matching partners or budget left."
         )
