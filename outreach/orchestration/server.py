@@ -121,7 +121,8 @@ class LocalPrefectServer:
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
+            "outreach.orchestration.guarded_server",
+            str(os.getpid()),
             "--factory",
             "prefect.server.api.server:create_app",
             "--host",
