@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from outreach.retry_after import retry_after_seconds
+
+__all__ = ["RateLimiter", "backoff", "retry_after_seconds"]
 
 
 class RateLimiter:
@@ -52,21 +54,3 @@ class RateLimiter:
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 60.0) -> float:
     """Seconds to wait before retry number `attempt` (1-based): 1, 2, 4, 8 ... capped."""
     return min(cap, base * (2 ** max(0, attempt - 1)))
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Parse an HTTP `Retry-After` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

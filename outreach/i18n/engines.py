@@ -17,15 +17,15 @@ thread. Nothing else in the process is affected.
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import requests
+
+from outreach.retry_after import retry_after_seconds as parse_retry_after
 
 REQUEST_TIMEOUT_SECONDS = 30.0
 
@@ -96,24 +96,6 @@ def _install_recorder() -> None:
     for module in (deepl, google, libre, microsoft, mymemory):
         module.requests = RECORDER  # type: ignore[attr-defined]
     _installed = True
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 _SERVER_EXCEPTION_STATUS = {
