@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from outreach.delivery.mime import message_to_mime
+from outreach.delivery.mime import message_bytes
 from outreach.delivery.pacing import RateLimiter
 from outreach.message import Message, SendResult
 
@@ -89,7 +89,7 @@ class OutboxSender:
             try:
                 if message.delivery_id is None or not self.already_delivered(key, seen):
                     self.limiter.acquire()
-                    data = message_to_mime(message).as_bytes()
+                    data = message_bytes(message)
                     written.append(self._write(key, data))
             except OSError as exc:
                 # A full disk or a permission problem: try again later, not a bad address.

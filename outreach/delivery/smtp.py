@@ -26,7 +26,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 
-from outreach.delivery.mime import message_to_mime
+from outreach.delivery.mime import message_bytes, message_id_for
 from outreach.delivery.pacing import RateLimiter
 from outreach.message import Message, SendResult
 
@@ -161,11 +161,9 @@ class SmtpSender:
         return _text(reply)
 
     def _send_one(self, message: Message) -> SendResult:
-        mime = message_to_mime(message)
-        # smtplib sends bytes as they are and SMTP needs CRLF line ends. Re-serialising
-        # with a CRLF policy costs more than the replace (bodies are QP/base64: no bare CR).
-        data = mime.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        message_id = str(mime["Message-ID"]).strip("<>")
+        # smtplib sends bytes as they are, and SMTP needs CRLF line ends.
+        data = message_bytes(message, linesep="\r\n")
+        message_id = message_id_for(message).strip("<>")
         last_error = ""
         for _attempt in range(2):  # the second try runs on a fresh connection
             try:
