@@ -7,6 +7,7 @@ import email.policy
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from html import unescape
 
 import icalendar
 import pytest
@@ -186,3 +187,53 @@ def test_names_are_escaped_or_omitted(spec: CampaignSpec, settings: Settings, na
         assert f"Dear {name}," in message.text
     else:
         assert "Hello," in message.text and "Dear" not in message.text
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "zh"])
+def test_emails_filled_from_one_render_per_language_match_a_full_render(
+    spec: CampaignSpec, settings: Settings, translated: dict, language: str
+) -> None:
+    # Each language's email is rendered once with placeholders and filled in per person;
+    # what people receive must be what rendering the templates for them gives.
+    from outreach.channels.email import _LanguageKit
+
+    names = ["Ana", "Zoë Ó Súilleabháin", 'O\'Brien & <Co> "Ltd"', "", "李小龙", "ليلى"]
+    recipients = [
+        EmailRecipient(i, i, name, f"p{i}@example.org", language, fallback_from=fallback)
+        for i, (name, fallback) in enumerate(
+            (name, fallback) for name in names for fallback in (None, "pt")
+        )
+    ]
+    messages = render_emails(spec, settings, 1, recipients, barrier_answers=["Step-free access"])
+    kit = _LanguageKit(spec, settings, language)
+    for recipient, message in zip(recipients, messages, strict=True):
+        wanted = "Português" if recipient.fallback_from else None
+        html, text = kit.render_full(recipient.name, message.token, wanted, ["Step-free access"])
+        assert message.text == text
+        # Entities may be spelt differently (&quot; or "): the same page in a browser.
+        assert unescape(message.html) == unescape(html)
+        assert "<Co>" not in message.html
+
+
+def test_a_template_that_changes_the_name_is_rendered_in_full(
+    spec: CampaignSpec, settings: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    templates = tmp_path / "templates"
+    shutil.copytree(environment.TEMPLATES_DIR, templates)
+    text = templates / "email" / "invitation.txt"
+    text.write_text(
+        text.read_text().replace(
+            "{% trans name=name %}Dear {{ name }},{% endtrans %}", "DEAR {{ name|upper }}!"
+        )
+    )
+    monkeypatch.setattr(environment, "TEMPLATES_DIR", templates)
+    environment.clear_cache()
+    try:
+        a, b = render_emails(
+            spec, settings, 1, [_recipient(1, "en", "Ana"), _recipient(2, "en", "Bo")]
+        )
+    finally:
+        environment.clear_cache()
+    assert "DEAR ANA!" in a.text and "DEAR BO!" in b.text

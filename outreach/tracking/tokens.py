@@ -12,7 +12,7 @@ signer.verify(token).language      # 'ar'; a forged or altered token raises BadT
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -48,7 +48,7 @@ class TokenSigner:
         self._serializer = URLSafeSerializer(secret, salt=salt)
 
     def sign(self, payload: TokenPayload) -> str:
-        compact = {_KEYS[k]: v for k, v in asdict(payload).items() if v is not None}
+        compact = {_KEYS[k]: v for k, v in vars(payload).items() if v is not None}
         return self._serializer.dumps(compact)
 
     def verify(self, token: str) -> TokenPayload:
