@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from outreach.contact_stream import select_audience
 from outreach.store.models import (
     Campaign,
     CampaignContact,
@@ -94,24 +95,33 @@ def _none(value: Any) -> Any:
 
 
 def record_campaign(
-    store: Store, spec: CampaignSpec, sources: Sources, *, chunk_size: int = DEFAULT_CHUNK
+    store: Store, spec: CampaignSpec, sources: Sources, *, chunk_size: int | None = None
 ) -> None:
-    """Upsert the campaign, its contacts (+ groups), groups, partners and audience."""
+    """Upsert the campaign, its contacts (+ groups), groups, partners and audience.
+
+    Contacts are read again from their (checked) file one chunk at a time and each chunk
+    is upserted before the next is read, so memory does not grow with the file. It is one
+    transaction: a file that changed since it was checked raises `InvalidInput` and
+    nothing is recorded. `chunk_size` bounds each INSERT (default: the chunk size the
+    contacts were read with).
+    """
     now = utcnow()
+    size = chunk_size or sources.contacts.chunk_size
     with store.engine.begin() as connection:
         _upsert_campaign(connection, spec, now)
         _upsert_groups(connection, spec.id, sources.groups)
-        _upsert_partners(connection, sources.partners, chunk_size)
-        pks = _upsert_contacts(connection, sources.contacts, chunk_size, now)
-        audience = sources.audience(spec)
-        members = [pks[cid] for cid in audience["contact_id"] if cid in pks]
+        _upsert_partners(connection, sources.partners, size)
         table = _table(CampaignContact)
-        for chunk in _chunks(members, chunk_size):
-            statement = _insert(connection, table).on_conflict_do_nothing()
-            connection.execute(
-                statement,
-                [{"campaign_id": spec.id, "contact_pk": pk, "added_at": now} for pk in chunk],
-            )
+        for chunk in sources.contacts.chunks():
+            pks = _upsert_contacts(connection, chunk, size, now)
+            audience = select_audience(chunk, spec)
+            members = [pks[cid] for cid in audience["contact_id"] if cid in pks]
+            for part in _chunks(members, size):
+                statement = _insert(connection, table).on_conflict_do_nothing()
+                connection.execute(
+                    statement,
+                    [{"campaign_id": spec.id, "contact_pk": pk, "added_at": now} for pk in part],
+                )
 
 
 def _upsert_campaign(connection: Connection, spec: CampaignSpec, now: datetime) -> None:
@@ -177,7 +187,7 @@ def _upsert_partners(connection: Connection, partners: pd.DataFrame, chunk_size:
 def _upsert_contacts(
     connection: Connection, contacts: pd.DataFrame, chunk_size: int, now: datetime
 ) -> dict[str, int]:
-    """Upsert contacts; return {contact_id: pk} for those not erased.
+    """Upsert (a chunk of) contacts; return {contact_id: pk} for those not erased.
 
     An erased person stays erased: their row is never refilled from a CSV, their group
     memberships are not rebuilt, and they join no audience.

@@ -3,7 +3,8 @@
 Every problem is reported at once, each naming the file, the row as a spreadsheet user
 counts it (the header is row 1) and the field. Checks are vectorised with pandas and the
 per-value libraries (email-validator, phonenumbers, Babel) run once per *distinct* value,
-so a 50,000-row file validates in seconds.
+so a 50,000-row file validates in seconds. The contacts file is checked and read in chunks
+of `settings.chunk_size` rows (`outreach.contact_stream`): memory does not grow with it.
 
 ```python
 from outreach.campaign import load_campaign
@@ -13,7 +14,9 @@ from outreach.settings import Settings
 spec = load_campaign("campaigns/the-way-ahead.yaml")
 sources, problems = check_sources(spec, Settings())   # every problem, never just the first
 sources = load_sources(spec, Settings())              # or: raise InvalidInput on problems
-sources.contacts[["contact_id", "email", "phone", "consent_email", "group_pairs"]]
+len(sources.contacts), sources.contacts.summary.languages
+for chunk in sources.contacts.chunks():              # settings.chunk_size rows at a time
+    chunk[["contact_id", "email", "phone", "consent_email", "group_pairs"]]
 ```
 
 Files are UTF-8 with or without a byte-order mark; a file saved by Excel in Windows-1252
@@ -23,15 +26,16 @@ the `extra` column (a dict per row).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from outreach.contact_stream import ContactFile, check_contacts, parse_groups
 from outreach.datafiles import (
     check_email,
-    check_phone,
     display_name,
     duplicates,
     extras,
@@ -47,17 +51,9 @@ if TYPE_CHECKING:
     from outreach.campaign import CampaignSpec
     from outreach.settings import Settings
 
-CONTACT_COLUMNS = (
-    "contact_id",
-    "name",
-    "email",
-    "phone",
-    "language",
-    "groups",
-    "consent_email",
-    "partner_id",
-)
-CONTACT_REQUIRED = ("contact_id", "name", "email", "language", "groups", "consent_email")
+# `parse_groups` lives with the contacts file it parses, and is still importable from here.
+__all__ = ["ContactFile", "Sources", "check_sources", "load_sources", "parse_groups"]
+
 GROUP_COLUMNS = ("dimension", "value", "label", "population_share")
 GROUP_REQUIRED = ("dimension", "value", "population_share")
 PARTNER_COLUMNS = ("partner_id", "name", "kind", "languages", "email", "reach")
@@ -74,7 +70,6 @@ PARTNER_KINDS = (
     "business",
     "other",
 )
-CONSENT_VALUES = {"yes": True, "no": False}
 SHARE_TOLERANCE = 0.02
 
 
@@ -82,49 +77,22 @@ SHARE_TOLERANCE = 0.02
 class Sources:
     """The three data files of a campaign, normalised.
 
-    `contacts`: contact_id, name, email (lower-case or None), phone (E.164 or None),
-    language, groups (the original text), group_pairs (list of (dimension, value)),
-    consent_email (bool), partner_id (or None), extra (dict of unknown columns), row
-    (spreadsheet row). `groups`: dimension, value, label, population_share, row.
-    `partners`: partner_id, name, kind, languages (the `;`-joined text), language_list,
-    email (or None), reach (int), extra, row. `files` maps contacts/groups/partners to paths.
+    `contacts` is a `ContactFile`: counts (`len`, `.summary`) and the rows read again in
+    chunks (`.chunks()`), never the whole list at once; a campaign may have a million.
+    `groups`: dimension, value, label, population_share, row. `partners`: partner_id, name,
+    kind, languages (the `;`-joined text), language_list, email (or None), reach (int),
+    extra, row. `files` maps contacts/groups/partners to paths.
     """
 
-    contacts: pd.DataFrame
+    contacts: ContactFile
     groups: pd.DataFrame
     partners: pd.DataFrame
     files: dict[str, Path]
     notes: list[str] = field(default_factory=list)
 
-    def audience(self, spec: CampaignSpec) -> pd.DataFrame:
-        """The contacts the campaign addresses: all, or those in `audience.groups`."""
-        return select_audience(self.contacts, spec)
-
-
-def parse_groups(text: str) -> list[tuple[str, str]]:
-    """`"age:18-24;birth:outside-uk"` -> `[("age", "18-24"), ("birth", "outside-uk")]`.
-
-    Whitespace around parts is ignored and dimensions are lower-cased; a part without a
-    colon raises `ValueError` naming it.
-    """
-    pairs: list[tuple[str, str]] = []
-    for part in str(text or "").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        dimension, sep, value = part.partition(":")
-        if not sep or not dimension.strip() or not value.strip():
-            raise ValueError(f"{part!r} is not written as dimension:value")
-        pairs.append((dimension.strip().lower(), value.strip()))
-    return pairs
-
-
-def select_audience(contacts: pd.DataFrame, spec: CampaignSpec) -> pd.DataFrame:
-    wanted = set(spec.audience.groups)
-    if not wanted or contacts.empty:
-        return contacts
-    mask = contacts["group_pairs"].map(lambda pairs: any(f"{d}:{v}" in wanted for d, v in pairs))
-    return contacts[mask]
+    def audience_chunks(self, spec: CampaignSpec) -> Iterator[pd.DataFrame]:
+        """The contacts the campaign addresses (all, or those in `audience.groups`), by chunk."""
+        return self.contacts.audience_chunks(spec)
 
 
 # --- the three files ----------------------------------------------------------------------
@@ -268,175 +236,6 @@ def _check_partners_file(
     return frame[columns].reset_index(drop=True)
 
 
-def _check_contacts_file(
-    spec: CampaignSpec,
-    settings: Settings,
-    path: Path,
-    groups: pd.DataFrame | None,
-    partners: pd.DataFrame | None,
-    problems: list[Problem],
-    notes: list[str],
-) -> pd.DataFrame:
-    columns = [*CONTACT_COLUMNS, "group_pairs", "extra", "row"]
-    file = display_name(path)
-    table = read_table(path, file, CONTACT_COLUMNS, CONTACT_REQUIRED, problems, notes)
-    if table.frame is None:
-        return pd.DataFrame(columns=columns)
-    frame = table.frame
-    header_missing = {p.field for p in problems if p.file == file and p.row == 1}
-
-    if "contact_id" not in header_missing:
-        report(problems, file, frame, frame["contact_id"] == "", "contact_id", lambda _: "is empty")
-        duplicates(problems, file, frame, frame["contact_id"], "contact_id", "contact id")
-
-    email, email_error = map_checked(frame["email"], check_email)
-    report(
-        problems,
-        file,
-        frame,
-        email_error.notna(),
-        "email",
-        lambda r: f"{r['email']!r} is not a valid email address: {email_error[r.name]}",
-    )
-    duplicates(problems, file, frame, email, "email", "email address")
-
-    region = settings.phone_region
-    phone, phone_error = map_checked(frame["phone"], lambda v: check_phone(v, region))
-    report(
-        problems,
-        file,
-        frame,
-        phone_error.notna(),
-        "phone",
-        lambda r: (
-            f"{r['phone']!r} {phone_error[r.name]} (numbers without +country are read as {region})"
-        ),
-    )
-
-    if "language" not in header_missing:
-        targets = list(spec.target_languages)
-        # "EN", "pt_BR" -> the spelling the campaign uses ("en", "pt-BR") when it has it.
-        by_lower = {code.lower(): code for code in targets}
-        spelled = frame["language"].str.replace("_", "-")
-        frame["language"] = spelled.map(lambda code: by_lower.get(code.lower(), code))
-        language_ok = {code: is_language_code(code) for code in frame["language"].unique()}
-        report(
-            problems,
-            file,
-            frame,
-            frame["language"] == "",
-            "language",
-            lambda _: f"is empty; use one of the campaign's languages: {', '.join(targets)}",
-        )
-        unknown = (frame["language"] != "") & ~frame["language"].map(language_ok)
-        report(
-            problems,
-            file,
-            frame,
-            unknown,
-            "language",
-            lambda r: f"unknown language code {r['language']!r}; use codes like en, bn, pl",
-        )
-        outside = frame["language"].map(language_ok) & ~frame["language"].isin(targets)
-        report(
-            problems,
-            file,
-            frame,
-            outside,
-            "language",
-            lambda r: (
-                f"{r['language']!r} is not one of this campaign's languages ({', '.join(targets)})"
-            ),
-        )
-
-    if "consent_email" not in header_missing:
-        consent_text = frame["consent_email"].str.lower()
-        report(
-            problems,
-            file,
-            frame,
-            ~consent_text.isin(CONSENT_VALUES),
-            "consent_email",
-            lambda r: f"{r['consent_email']!r} is not yes or no",
-        )
-        frame["consent_email"] = consent_text.map(CONSENT_VALUES).fillna(False).astype(bool)
-    else:
-        frame["consent_email"] = False
-
-    frame["group_pairs"] = _check_contact_groups(spec, file, frame, groups, problems)
-
-    if partners is not None:
-        known_partners = set(partners["partner_id"])
-        report(
-            problems,
-            file,
-            frame,
-            (frame["partner_id"] != "") & ~frame["partner_id"].isin(known_partners),
-            "partner_id",
-            lambda r: f"partner {r['partner_id']!r} is not in the partners file",
-        )
-
-    unreachable = email.isna() & phone.isna() & (frame["partner_id"] == "")
-    unreachable &= email_error.isna() & phone_error.isna()
-    report(
-        problems,
-        file,
-        frame,
-        unreachable,
-        "email",
-        lambda _: "this contact has no email, no phone and no partner: nobody can reach them",
-    )
-
-    frame["email"] = or_none(email)
-    frame["phone"] = or_none(phone)
-    frame["partner_id"] = or_none(frame["partner_id"].where(frame["partner_id"] != ""))
-    frame["extra"] = extras(frame, table.extra_columns)
-    return frame[columns].reset_index(drop=True)
-
-
-def _check_contact_groups(
-    spec: CampaignSpec,
-    file: str,
-    frame: pd.DataFrame,
-    groups: pd.DataFrame | None,
-    problems: list[Problem],
-) -> pd.Series:
-    dimensions = [d.lower() for d in spec.audience.dimensions]
-    known = None if groups is None else set(zip(groups["dimension"], groups["value"], strict=True))
-    parsed: dict[str, list[tuple[str, str]] | str] = {}
-    for text in frame["groups"].unique():
-        try:
-            parsed[text] = parse_groups(text)
-        except ValueError as exc:
-            parsed[text] = str(exc)
-
-    def messages(text: str) -> list[str]:
-        pairs = parsed[text]
-        if isinstance(pairs, str):
-            return [pairs]
-        found: list[str] = []
-        seen: set[str] = set()
-        for dimension, value in pairs:
-            if dimension not in dimensions:
-                found.append(
-                    f"dimension {dimension!r} is not one of the campaign's audience "
-                    f"dimensions ({', '.join(dimensions)})"
-                )
-            elif known is not None and (dimension, value) not in known:
-                found.append(f"group '{dimension}:{value}' is not in groups.csv")
-            if dimension in seen:
-                found.append(f"has more than one {dimension} group")
-            seen.add(dimension)
-        return found
-
-    by_text = {text: messages(text) for text in parsed}
-    bad = frame["groups"].map(lambda text: bool(by_text[text]))
-    for _, item in frame[bad].iterrows():
-        for message in by_text[item["groups"]]:
-            problems.append(Problem(file, int(item["row"]), "groups", message))
-    return frame["groups"].map(lambda text: p if isinstance(p := parsed[text], list) else [])
-
-
 def check_sources(spec: CampaignSpec, settings: Settings) -> tuple[Sources, list[Problem]]:
     """Read the spec's contacts, groups and partners files; return them and every problem."""
     problems: list[Problem] = []
@@ -448,8 +247,9 @@ def check_sources(spec: CampaignSpec, settings: Settings) -> tuple[Sources, list
     partners = _check_partners_file(spec.data.partners, problems, notes)
     # A file that could not be read at all is reported once; contacts are then not checked
     # against it (that would bury the one real problem under thousands of echoes).
+    # The contacts file is checked in chunks of settings.chunk_size rows.
     partners_known = spec.data.partners is None or len(partners) > 0
-    contacts = _check_contacts_file(
+    contacts = check_contacts(
         spec,
         settings,
         spec.data.contacts,

@@ -1,15 +1,19 @@
 """CSV data files as a spreadsheet user sees them, and per-value checks done once per value.
 
-`read_table` never raises on content: it reports problems (file, row, field) and reads
-UTF-8 with or without a byte-order mark, falling back to Windows-1252 (what Excel writes)
-with a note. Rows keep their spreadsheet number (header = row 1; blank lines count).
+`read_table` and `open_csv` never raise on content: they report problems (file, row,
+field) and read UTF-8 with or without a byte-order mark, falling back to Windows-1252 (what
+Excel writes) with a note. Rows keep their spreadsheet number (header = row 1; blank lines
+count). `open_csv` reads a large file in chunks, so memory does not grow with its rows.
 
 ```python
-from outreach.datafiles import check_email, check_phone, read_table
+from outreach.datafiles import check_email, check_phone, open_csv, read_table
 
 problems, notes = [], []
-table = read_table(path, "contacts.csv", known=("email",), required=("email",),
-                   problems=problems, notes=notes)
+table = read_table(path, "groups.csv", known=("value",), required=("value",),
+                   problems=problems, notes=notes)      # small files: one DataFrame
+csv_file = open_csv(path, "contacts.csv", ("email",), ("email",), problems, notes)
+for chunk in csv_file.chunks(5000, problems):           # large files: 5,000 rows at a time
+    ...
 check_email("Ana@Example.org")   # ('ana@example.org', None)
 check_phone("020 7946 0001", "GB")  # ('+442079460001', None)
 ```
@@ -17,14 +21,17 @@ check_phone("020 7946 0001", "GB")  # ('+442079460001', None)
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import phonenumbers
@@ -46,23 +53,205 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def decode(data: bytes) -> tuple[str, str | None]:
-    """Text and, when it was not UTF-8, the encoding used instead."""
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Excel on Windows saves "CSV" as cp1252, a superset of Latin-1's printable range.
-        return data.decode("cp1252"), "Windows-1252 (Latin-1)"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
-
-
 @dataclass
 class Table:
     frame: pd.DataFrame | None
     extra_columns: list[str]
+
+
+# Tried in turn: a file that is not valid UTF-8 is what Excel on Windows saves.
+ENCODINGS: tuple[tuple[str, str | None], ...] = (
+    ("utf-8-sig", None),
+    ("cp1252", "Windows-1252 (Latin-1)"),
+    ("latin-1", "Latin-1"),
+)
+_BLOCK = 1 << 20
+
+
+class _HashingReader(io.RawIOBase):
+    """Feeds every byte read through a digest, so a reader knows *which* file it parsed."""
+
+    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+        self._raw = raw
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._raw.readinto(buffer)
+        if count:
+            self._digest.update(memoryview(buffer)[:count])
+        return count or 0
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What one pass over the bytes found: encoding, delimiter, content, fingerprint."""
+
+    encoding: str
+    encoding_label: str | None
+    delimiter: str
+    empty: bool
+    sha256: str
+
+
+def survey(path: Path) -> Survey:
+    """Read the file once in blocks: its encoding, its delimiter and its sha256.
+
+    Decoding is incremental, so the whole file is never in memory; a file that fails as
+    UTF-8 is read again as Windows-1252 (and, failing that, Latin-1, which never fails).
+    """
+    for encoding, label in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        digest = hashlib.sha256()
+        prefix = ""
+        first_line: str | None = None
+        content = False
+        try:
+            with path.open("rb") as handle:
+                while True:
+                    block = handle.read(_BLOCK)
+                    final = not block
+                    digest.update(block)
+                    text = decoder.decode(block, final=final)
+                    content = content or bool(text.strip())
+                    if first_line is None:
+                        prefix += text
+                        stripped = prefix.lstrip()
+                        if "\n" in stripped or final:
+                            first_line = stripped.split("\n", 1)[0]
+                            prefix = ""
+                    if final:
+                        break
+        except UnicodeDecodeError:
+            continue
+        # Excel in much of Europe saves "CSV" with semicolons between columns; the header
+        # line tells (our own headers never contain a comma or a semicolon).
+        line = first_line or ""
+        delimiter = ";" if "," not in line and ";" in line else ","
+        return Survey(encoding, label, delimiter, not content, digest.hexdigest())
+    raise AssertionError("Latin-1 decodes any byte")  # pragma: no cover
+
+
+@dataclass
+class CsvFile:
+    """A CSV file whose header was read and checked; its rows are read in chunks on demand.
+
+    Each pass re-reads the file from disk and checks it is byte for byte the file that was
+    surveyed (sha256), so rows read later are exactly the rows that were checked.
+    """
+
+    path: Path
+    file: str
+    survey: Survey
+    known: tuple[str, ...]
+    header: list[str]
+
+    @property
+    def columns(self) -> list[str]:
+        """Header names as DataFrame columns: blank names numbered, duplicates dropped."""
+        names = [name if name else f"column_{i + 1}" for i, name in enumerate(self.header)]
+        return list(dict.fromkeys(names))
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Columns the campaign does not know: kept, per row, in the `extra` column."""
+        return [name for name in self.columns if name not in set(self.known) | {"row"}]
+
+    def frame(self, rows: list[list[str]], numbers: list[int]) -> pd.DataFrame:
+        """Rows (already padded to the header's width) as strings, with a `row` column."""
+        names = [name if name else f"column_{i + 1}" for i, name in enumerate(self.header)]
+        frame = pd.DataFrame(rows, columns=pd.Index(names), dtype=object)
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+        for name in self.known:
+            if name not in frame.columns:
+                frame[name] = ""
+        frame["row"] = numbers
+        return frame
+
+    def chunks(self, size: int, problems: list[Problem]) -> Iterator[pd.DataFrame]:
+        """Frames of at most `size` rows, in file order; blank lines skipped but counted.
+
+        Ragged rows are reported into `problems` as they are met; a file that changed since
+        it was surveyed is reported too (its rows may not be what was checked).
+        """
+        digest = hashlib.sha256()
+        width = len(self.header)
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        with self.path.open("rb") as raw:
+            reader = io.BufferedReader(_HashingReader(raw, digest), _BLOCK)
+            text = io.TextIOWrapper(reader, encoding=self.survey.encoding, newline="")
+            records = csv.reader(text, delimiter=self.survey.delimiter)
+            next(records, None)  # the header
+            for number, record in enumerate(records, start=2):
+                if not "".join(record).strip():
+                    continue  # blank line: spreadsheets leave them; they still count as rows
+                if len(record) > width and any(cell.strip() for cell in record[width:]):
+                    problems.append(
+                        Problem(
+                            self.file,
+                            number,
+                            "",
+                            f"has {len(record)} values but the header has {width} columns "
+                            "(a comma inside a value needs quotes)",
+                        )
+                    )
+                rows.append([cell.strip() for cell in (record + [""] * width)[:width]])
+                numbers.append(number)
+                if len(rows) >= size:
+                    yield self.frame(rows, numbers)
+                    rows, numbers = [], []
+            text.read()  # the rest (nothing after the last record), through the digest
+        if rows:
+            yield self.frame(rows, numbers)
+        if digest.hexdigest() != self.survey.sha256:
+            problems.append(Problem(self.file, None, "", FILE_CHANGED))
+
+
+FILE_CHANGED = "the file changed while it was being read; check it again once it is saved"
+
+
+def open_csv(
+    path: Path,
+    file: str,
+    known: Iterable[str],
+    required: Iterable[str],
+    problems: list[Problem],
+    notes: list[str],
+) -> CsvFile | None:
+    """Survey a CSV and check its header; None (with the problem) when it cannot be read."""
+    try:
+        found = survey(path)
+    except FileNotFoundError:
+        problems.append(Problem(file, None, "", "file not found"))
+        return None
+    except IsADirectoryError:
+        problems.append(Problem(file, None, "", "is a folder, not a CSV file"))
+        return None
+    if found.encoding_label:
+        notes.append(
+            f"{file} is not UTF-8; it was read as {found.encoding_label}. Check accented "
+            "letters and save it as UTF-8 to be sure."
+        )
+    if found.empty:
+        problems.append(Problem(file, None, "", "file is empty; it needs a header row"))
+        return None
+    if found.delimiter == ";":
+        notes.append(f"{file} uses semicolons between columns; it was read that way.")
+    with path.open(encoding=found.encoding, newline="") as handle:
+        first = next(csv.reader(handle, delimiter=found.delimiter), [])
+    header = [name.strip().lower() for name in first]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen and name:
+            problems.append(Problem(file, 1, name, "this column appears twice in the header"))
+        seen.add(name)
+    for name in required:
+        if name not in header:
+            problems.append(Problem(file, 1, name, "required column is missing"))
+    return CsvFile(path, file, found, tuple(known), header)
 
 
 def read_table(
@@ -73,67 +262,16 @@ def read_table(
     problems: list[Problem],
     notes: list[str],
 ) -> Table:
-    """Read one CSV into strings (stripped), with a `row` column; never raises on content."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        problems.append(Problem(file, None, "", "file not found"))
+    """Read one (small) CSV whole into strings (stripped), with a `row` column.
+
+    Never raises on content. Large files (contacts) use `open_csv(...).chunks(...)`.
+    """
+    table = open_csv(path, file, known, required, problems, notes)
+    if table is None:
         return Table(None, [])
-    except IsADirectoryError:
-        problems.append(Problem(file, None, "", "is a folder, not a CSV file"))
-        return Table(None, [])
-    text, encoding = decode(data)
-    if encoding:
-        notes.append(
-            f"{file} is not UTF-8; it was read as {encoding}. Check accented letters and "
-            "save it as UTF-8 to be sure."
-        )
-    if not text.strip():
-        problems.append(Problem(file, None, "", "file is empty; it needs a header row"))
-        return Table(None, [])
-    # Excel in much of Europe saves "CSV" with semicolons between columns; the header line
-    # tells (our own headers never contain a comma or a semicolon).
-    first_line = text.lstrip().split("\n", 1)[0]
-    delimiter = ";" if "," not in first_line and ";" in first_line else ","
-    if delimiter == ";":
-        notes.append(f"{file} uses semicolons between columns; it was read that way.")
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    header = [name.strip().lower() for name in records[0]]
-    seen: set[str] = set()
-    for name in header:
-        if name in seen and name:
-            problems.append(Problem(file, 1, name, "this column appears twice in the header"))
-        seen.add(name)
-    missing = [name for name in required if name not in header]
-    for name in missing:
-        problems.append(Problem(file, 1, name, "required column is missing"))
-    width = len(header)
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for number, record in enumerate(records[1:], start=2):
-        if not "".join(record).strip():
-            continue  # blank line: spreadsheets leave them; they still count as rows
-        if len(record) > width and any(cell.strip() for cell in record[width:]):
-            problems.append(
-                Problem(
-                    file,
-                    number,
-                    "",
-                    f"has {len(record)} values but the header has {width} columns "
-                    "(a comma inside a value needs quotes)",
-                )
-            )
-        rows.append([cell.strip() for cell in (record + [""] * width)[:width]])
-        numbers.append(number)
-    unique_header = [name if name else f"column_{i + 1}" for i, name in enumerate(header)]
-    frame = pd.DataFrame(rows, columns=pd.Index(unique_header), dtype=object)
-    frame = frame.loc[:, ~frame.columns.duplicated()]
-    for name in known:
-        if name not in frame.columns:
-            frame[name] = ""
-    frame["row"] = numbers
-    extra = [name for name in frame.columns if name not in set(known) | {"row"}]
-    return Table(frame, extra)
+    frames = list(table.chunks(sys.maxsize, problems))
+    frame = frames[0] if frames else table.frame([], [])
+    return Table(frame, table.extra_columns)
 
 
 def or_none(values: pd.Series) -> pd.Series:

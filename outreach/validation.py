@@ -61,17 +61,17 @@ class ValidationReport:
 
 
 def _source_lines(sources: Sources) -> list[str]:
-    contacts = sources.contacts
+    # Counts gathered while the contacts file was checked chunk by chunk: the rows
+    # themselves are not held (a campaign may have a million).
+    contacts = sources.contacts.summary
     lines: list[str] = []
-    if len(contacts):
-        with_email = contacts["email"].notna()
-        consented = int((with_email & contacts["consent_email"]).sum())
+    if contacts.count:
         lines.append(
-            f"Contacts: {len(contacts):,} ({int(with_email.sum()):,} with email, "
-            f"{consented:,} consented to email, {int(contacts['phone'].notna().sum()):,} "
-            f"with phone, {int(contacts['partner_id'].notna().sum()):,} linked to a partner)"
+            f"Contacts: {contacts.count:,} ({contacts.with_email:,} with email, "
+            f"{contacts.consented:,} consented to email, {contacts.with_phone:,} "
+            f"with phone, {contacts.with_partner:,} linked to a partner)"
         )
-        languages = Counter(contacts["language"])
+        languages = contacts.languages
         lines.append(
             f"Languages: {len(languages)} — "
             + ", ".join(f"{code} {count:,}" for code, count in languages.most_common())

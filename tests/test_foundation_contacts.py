@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
 import pytest
 
 from outreach.campaign import CampaignSpec, DataFiles, load_campaign
@@ -54,7 +55,7 @@ def where(problems: list[Problem]) -> set[tuple[str, int | None, str]]:
 def test_valid_fixture_is_normalised(settings: Settings) -> None:
     sources, problems = check_sources(fixture_spec(), settings)
     assert problems == []
-    contacts = sources.contacts.set_index("contact_id")
+    contacts = sources.contacts.read_all().set_index("contact_id")
     # Emails lower-cased, phones E.164, consent yes/no in any case, unknown column kept.
     assert contacts.at["C1", "email"] == "amelia.smith@example.org"
     assert contacts.at["C2", "phone"] == "+442079460002"
@@ -172,14 +173,14 @@ def test_all_problems_in_one_run(settings: Settings) -> None:
 def test_bom_is_read(settings: Settings) -> None:
     sources, problems = check_sources(fixture_spec("contacts_bom.csv"), settings)
     assert problems == []
-    assert list(sources.contacts["name"]) == ["Zoë Lefèvre", "Łukasz Wójcik"]
+    assert list(sources.contacts.read_all()["name"]) == ["Zoë Lefèvre", "Łukasz Wójcik"]
     assert sources.notes == []
 
 
 def test_latin1_is_read_and_mentioned(settings: Settings) -> None:
     sources, problems = check_sources(fixture_spec("contacts_latin1.csv"), settings)
     assert problems == []
-    assert list(sources.contacts["name"]) == ["José Pérez", "Zoë Brontë – “quoted”"]
+    assert list(sources.contacts.read_all()["name"]) == ["José Pérez", "Zoë Brontë – “quoted”"]
     assert len(sources.notes) == 1
     assert "contacts_latin1.csv is not UTF-8" in sources.notes[0]
     assert "Windows-1252" in sources.notes[0]
@@ -210,10 +211,10 @@ def test_shipped_sample_is_valid_and_reproducible(settings: Settings, tmp_path: 
     sources, problems = check_sources(load_campaign(SAMPLE), settings)
     assert problems == []
     assert len(sources.contacts) >= 2000
-    assert set(sources.contacts["language"]) == set(load_campaign(SAMPLE).target_languages)
-    assert "borough" in sources.contacts["extra"].iloc[0]
+    contacts = sources.contacts.read_all()
+    assert set(contacts["language"]) == set(load_campaign(SAMPLE).target_languages)
+    assert "borough" in contacts["extra"].iloc[0]
     # Email alone under-reaches older people: fewer of them have a consented address.
-    contacts = sources.contacts
     consented = contacts["email"].notna() & contacts["consent_email"]
     older = contacts["groups"].str.contains("age:65-plus")
     assert consented[older].mean() < consented[~older].mean() - 0.2
@@ -234,7 +235,8 @@ def test_fifty_thousand_contacts_validate(settings: Settings, tmp_path: Path) ->
     sources, problems = check_sources(spec, settings)
     assert problems == []
     assert len(sources.contacts) == 50_000
-    assert sources.contacts["phone"].dropna().str.startswith("+44").all()
+    phones = pd.concat(chunk["phone"] for chunk in sources.contacts.chunks())
+    assert len(phones) == 50_000 and phones.dropna().str.startswith("+44").all()
 
 
 ADDRESSES = [
@@ -289,7 +291,7 @@ def test_language_codes_are_matched_case_insensitively(settings: Settings, tmp_p
         (tmp_path / name).write_bytes((FIXTURES / name).read_bytes())
     sources, problems = check_sources(fixture_spec(base=tmp_path), settings)
     assert problems == []
-    assert sources.contacts.set_index("contact_id").at["C2", "language"] == "es"
+    assert sources.contacts.read_all().set_index("contact_id").at["C2", "language"] == "es"
 
 
 def test_audience_groups_select_contacts(settings: Settings) -> None:
@@ -298,7 +300,8 @@ def test_audience_groups_select_contacts(settings: Settings) -> None:
     spec = spec.model_copy(update={"audience": audience})
     sources, problems = check_sources(spec, settings)
     assert problems == []
-    assert sorted(sources.audience(spec)["contact_id"]) == ["C2", "C3", "C4"]
+    chosen = [cid for chunk in sources.audience_chunks(spec) for cid in chunk["contact_id"]]
+    assert sorted(chosen) == ["C2", "C3", "C4"]
 
 
 def test_audience_group_missing_from_groups_file(settings: Settings) -> None:
@@ -315,7 +318,7 @@ def test_semicolon_separated_file_is_read(settings: Settings) -> None:
     """What Excel saves as "CSV" in much of Europe."""
     sources, problems = check_sources(fixture_spec("contacts_semicolons.csv"), settings)
     assert problems == []
-    first = sources.contacts.iloc[0]
+    first = sources.contacts.read_all().iloc[0]
     assert (first["name"], first["language"], first["consent_email"]) == (
         "García, Lucía",
         "es",

@@ -8,7 +8,7 @@ problems = check_translations(spec, sources, settings, allow_fallback="en")
 ```
 
 Languages checked: the campaign's `target_languages` plus every language a contact
-reads (from `sources.contacts["language"]`). For each language with gaps a translator
+reads (from `sources.contacts.summary.languages`). For each language with gaps a translator
 worksheet is written to `<workdir>/worksheets/<lang>.csv` (spreadsheet) and
 `<workdir>/worksheets/<lang>.po` (PO editors), holding exactly the missing messages;
 `outreach translate import` reads either back.
@@ -46,11 +46,12 @@ log = logging.getLogger(__name__)
 def needed_languages(spec: Any, sources: Any | None) -> list[str]:
     """Target languages, then any other language contacts read, in a stable order."""
     languages = list(dict.fromkeys(spec.target_languages))
-    contacts = getattr(sources, "contacts", None)
-    if contacts is not None and "language" in getattr(contacts, "columns", ()):
-        for value in contacts["language"].dropna().astype(str).str.strip().unique():
-            if value and value not in languages:
-                languages.append(value)
+    # The contacts file is checked in chunks; its summary counts languages in file order.
+    summary = getattr(getattr(sources, "contacts", None), "summary", None)
+    for value in getattr(summary, "languages", {}):
+        value = str(value).strip()
+        if value and value not in languages:
+            languages.append(value)
     return languages
 
 
