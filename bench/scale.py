@@ -131,33 +131,65 @@ def postgres_database(url: str) -> tuple[str, Any]:
     return make_url(url).set(database=name).render_as_string(hide_password=False), drop
 
 
-def count_task_runs() -> dict[str, int]:
-    """Task runs recorded by the API, by name (waits until the count stops growing)."""
+class TaskRuns:
+    """What the Prefect API recorded: task runs by name, with their total run time and the
+    wall-clock span from the first start to the last end (the phase's elapsed time)."""
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+        self.first: dict[str, datetime] = {}
+        self.last: dict[str, datetime] = {}
+
+    def add(self, run: Any) -> None:
+        key = run.name.rsplit("-", 1)[0]
+        self.count[key] = self.count.get(key, 0) + 1
+        self.seconds[key] = self.seconds.get(key, 0.0) + run.total_run_time.total_seconds()
+        if run.start_time and run.end_time:
+            self.first[key] = min(self.first.get(key, run.start_time), run.start_time)
+            self.last[key] = max(self.last.get(key, run.end_time), run.end_time)
+
+    def span(self, key: str) -> float:
+        if key not in self.first:
+            return 0.0
+        return (self.last[key] - self.first[key]).total_seconds()
+
+    def total(self) -> int:
+        return sum(self.count.values())
+
+    def table(self) -> str:
+        return "\n".join(
+            f"    {key:<22}{self.count[key]:>6} runs {self.seconds[key]:>9.1f} s run time"
+            f" {self.span(key):>9.1f} s elapsed"
+            for key in sorted(self.count)
+        )
+
+
+def read_task_runs() -> TaskRuns:
+    """Task runs recorded by the API (waits until the count stops growing)."""
     import asyncio
 
     from prefect.client.orchestration import get_client
 
-    async def read() -> dict[str, int]:
+    async def read() -> TaskRuns:
+        runs = TaskRuns()
         async with get_client() as client:
-            names: dict[str, int] = {}
             offset = 0
             while True:
                 page = await client.read_task_runs(limit=200, offset=offset)
                 for run in page:
-                    key = run.name.rsplit("-", 1)[0]
-                    names[key] = names.get(key, 0) + 1
+                    runs.add(run)
                 if len(page) < 200:
-                    return names
+                    return runs
                 offset += 200
 
     previous = -1
     deadline = time.monotonic() + 30
     while True:
-        names = asyncio.run(read())
-        total = sum(names.values())
-        if total == previous or time.monotonic() > deadline:
-            return names
-        previous = total
+        runs = asyncio.run(read())
+        if runs.total() == previous or time.monotonic() > deadline:
+            return runs
+        previous = runs.total()
         time.sleep(2)
 
 
@@ -231,7 +263,7 @@ def main() -> int:
                 dry_run=args.plan_only,
             )
             wall = time.perf_counter() - t0
-            task_runs = count_task_runs()
+            task_runs = read_task_runs()
         if args.plan_only:
             print(f"  launch flow, dry run (validate, record, plan): {wall:.1f} s")
             print(f"  ledger rows planned: {result['new_ledger_rows']:,}")
@@ -239,7 +271,7 @@ def main() -> int:
                 f"  peak RSS: this process {memory.peak_self / 2**20:,.0f} MiB, "
                 f"process tree {memory.peak_tree / 2**20:,.0f} MiB"
             )
-            print(f"  Prefect task runs: {sum(task_runs.values())}")
+            print(f"  Prefect task runs: {task_runs.total()}\n{task_runs.table()}")
             return 0
         send = result["send"]
         files = (
@@ -249,9 +281,11 @@ def main() -> int:
         )
         print(f"  contacts file written in {generated:.1f} s ({consenting:,} consent to email)")
         print(f"  launch flow (validate, record, plan, render, send): {wall:.1f} s")
+        sending = task_runs.span("send-batch")
         print(
             f"  sent {send['sent']:,} ({send['skipped']:,} skipped, {send['failed']} failed) "
-            f"in {send['batches']} batches: {send['sent'] / wall:,.0f} messages/s overall"
+            f"in {send['batches']} batches: {send['sent'] / wall:,.0f} messages/s overall, "
+            f"{send['sent'] / max(sending, 1e-9):,.0f} messages/s while sending ({sending:.1f} s)"
         )
         if files is not None:
             print(f"  outbox files: {files:,}")
@@ -259,10 +293,7 @@ def main() -> int:
             f"  peak RSS: this process {memory.peak_self / 2**20:,.0f} MiB, "
             f"process tree {memory.peak_tree / 2**20:,.0f} MiB"
         )
-        print(
-            f"  Prefect task runs: {sum(task_runs.values())} "
-            + ", ".join(f"{k} {v}" for k, v in sorted(task_runs.items()))
-        )
+        print(f"  Prefect task runs: {task_runs.total()}\n{task_runs.table()}")
         assert send["sent"] == consenting, (send, consenting)
     finally:
         if drop is not None:

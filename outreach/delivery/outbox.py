@@ -2,8 +2,8 @@
 
 Exactly-once by construction: the file name is deterministic per ledger row
 (`<campaign>.w<wave>.d<delivery id>.eml`), written with the Maildir protocol: write in
-`tmp/`, rename into `new/` (atomic); the group's files and `new/` are fsynced (in
-parallel threads, so the journal commits coalesce) before the ledger is marked. A re-run
+`tmp/` and fsync it, rename into `new/` (atomic), fsync `new/` once per group (files are
+written by a few threads, so disk waits overlap rendering) before the ledger is marked. A re-run
 after a crash finds the file already in `new/` (or `cur/`, once a mail client has seen
 it) and reports the row as sent without writing it again. The provider id is the Maildir
 key (the file name).
@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from outreach.delivery.mime import message_bytes
 from outreach.delivery.pacing import RateLimiter
 from outreach.message import Message, SendResult
+
+_WRITERS = 8  # threads creating files; the GIL is free while they wait for the disk
 
 
 def maildir_key(message: Message) -> str:
@@ -67,30 +70,36 @@ class OutboxSender:
             return True
         return key in (seen if seen is not None else self._seen_keys())
 
-    def _write(self, key: str, data: bytes) -> Path:
-        tmp = self.path / "tmp" / f"{key}.{os.getpid()}"
+    def _store(self, key: str, data: bytes) -> None:
+        """Maildir delivery of one file: write in tmp/, flush it to disk, rename into new/."""
+        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{threading.get_ident()}"
         with open(tmp, "wb") as handle:
             handle.write(data)
-        final = self.path / "new" / key
-        os.rename(tmp, final)
-        return final
-
-    def _sync(self, paths: list[Path]) -> None:
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(_fsync, paths))
-        _fsync(self.path / "new")
+            if self.fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.rename(tmp, self.path / "new" / key)
 
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
-        results: list[SendResult] = []
-        written: list[Path] = []
+        # Files are written by a few threads while this one renders the next message:
+        # creating and syncing a file mostly waits for the disk, rendering needs the CPU.
         seen = self._seen_keys()
-        for message in messages:
-            key = maildir_key(message)
+        jobs: list[tuple[Message, str, Future[None] | None]] = []
+        with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+            for message in messages:
+                key = maildir_key(message)
+                if message.delivery_id is not None and self.already_delivered(key, seen):
+                    jobs.append((message, key, None))
+                    continue
+                self.limiter.acquire()
+                jobs.append((message, key, pool.submit(self._store, key, message_bytes(message))))
+        results: list[SendResult] = []
+        wrote = False
+        for message, key, job in jobs:
             try:
-                if message.delivery_id is None or not self.already_delivered(key, seen):
-                    self.limiter.acquire()
-                    data = message_bytes(message)
-                    written.append(self._write(key, data))
+                if job is not None:
+                    job.result()
+                    wrote = True
             except OSError as exc:
                 # A full disk or a permission problem: try again later, not a bad address.
                 results.append(
@@ -98,9 +107,9 @@ class OutboxSender:
                 )
                 continue
             results.append(SendResult(message.delivery_id, True, provider_id=key))
-        if self.fsync and written:
-            # Files and renames reach the disk before the ledger says "sent".
-            self._sync(written)
+        if self.fsync and wrote:
+            # The renames reach the disk before the ledger says "sent".
+            _fsync(self.path / "new")
         return results
 
 
