@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Select, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.contact_stream import select_audience
@@ -260,39 +260,51 @@ def add_ledger_rows(
     chunk_size: int = DEFAULT_CHUNK,
 ) -> int:
     """Insert ledger rows in batches; rows already in the ledger are skipped. Returns new."""
+    with store.engine.begin() as connection:
+        return _add_ledger_rows(connection, campaign_id, wave, rows, chunk_size)
+
+
+def _add_ledger_rows(
+    connection: Connection,
+    campaign_id: str,
+    wave: int,
+    rows: Iterable[Any],
+    chunk_size: int,
+) -> int:
+    """`add_ledger_rows` on an open transaction; `rows` may be a generator reading the
+    same connection (each batch is inserted before the next rows are asked for)."""
     table = _table(Delivery)
     now = utcnow()
     count = select(func.count()).select_from(table)
     count = count.where(table.c.campaign_id == campaign_id, table.c.wave == wave)
-    with store.engine.begin() as connection:
-        before = connection.execute(count).scalar_one()
-        batch: list[dict[str, Any]] = []
+    before = connection.execute(count).scalar_one()
+    batch: list[dict[str, Any]] = []
 
-        def flush() -> None:
-            statement = _insert(connection, table).on_conflict_do_nothing(
-                index_elements=["campaign_id", "wave", "recipient", "channel"]
-            )
-            connection.execute(statement, batch)
-            batch.clear()
+    def flush() -> None:
+        statement = _insert(connection, table).on_conflict_do_nothing(
+            index_elements=["campaign_id", "wave", "recipient", "channel"]
+        )
+        connection.execute(statement, batch)
+        batch.clear()
 
-        for row in rows:
-            values = asdict(row) if isinstance(row, LedgerRow) else _row_fields(row)
-            batch.append(
-                {
-                    **values,
-                    "campaign_id": campaign_id,
-                    "wave": wave,
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            if len(batch) >= chunk_size:
-                flush()
-        if batch:
+    for row in rows:
+        values = asdict(row) if isinstance(row, LedgerRow) else _row_fields(row)
+        batch.append(
+            {
+                **values,
+                "campaign_id": campaign_id,
+                "wave": wave,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if len(batch) >= chunk_size:
             flush()
-        after = connection.execute(count).scalar_one()
+    if batch:
+        flush()
+    after = connection.execute(count).scalar_one()
     return int(after - before)
 
 
@@ -337,6 +349,9 @@ def plan_first_wave(
 
     Consent and suppressions are enforced again at send time, where rows for people who
     did not consent become `skipped`; planning them keeps the ledger a complete record.
+    Contacts are read a page of `settings.chunk_size` at a time (by id, after the last
+    page) and each page's rows are inserted before the next is read: memory stays flat
+    however large the audience.
     """
     now = now or datetime.now(UTC)
     fallback = allow_fallback or spec.allow_fallback
@@ -352,19 +367,9 @@ def plan_first_wave(
             created_at=now,
         )
         connection.execute(statement.on_conflict_do_nothing())
-        contacts = _table(Contact)
-        members = _table(CampaignContact)
-        people = (
-            connection.execute(
-                select(contacts.c.id, contacts.c.language)
-                .join(members, members.c.contact_pk == contacts.c.id)
-                .where(
-                    members.c.campaign_id == spec.id,
-                    contacts.c.email.is_not(None),
-                    contacts.c.erased_at.is_(None),
-                )
-                .order_by(contacts.c.id)
-            ).all()
+        languages_read = _emailable(spec.id).with_only_columns(_table(Contact).c.language)
+        contact_languages = (
+            connection.execute(languages_read.distinct()).scalars().all()
             if "email" in enabled
             else []
         )
@@ -378,31 +383,63 @@ def plan_first_wave(
             else []
         )
     partner_languages = {pid: _partner_language(langs, spec) for pid, langs in partners}
-    wanted = {language for _, language in people} | set(partner_languages.values())
+    wanted = set(contact_languages) | set(partner_languages.values())
     languages = _effective_languages(spec, sorted(wanted), fallback)
-    rows: list[LedgerRow] = [
-        LedgerRow(
-            f"c:{pk}",
-            "email",
-            languages[language][0],
-            contact_pk=pk,
-            fallback_from=languages[language][1],
-        )
-        for pk, language in people
-    ]
-    rows += [
-        LedgerRow(
-            f"p:{pid}",
-            "partner_pack",
-            languages[language][0],
-            partner_id=pid,
-            fallback_from=languages[language][1],
-        )
-        for pid, language in partner_languages.items()
-    ]
-    new = add_ledger_rows(store, spec.id, 1, rows, chunk_size=settings.chunk_size)
+
+    def language(code: str) -> tuple[str, str | None]:
+        # A contact recorded since the languages were read (a concurrent `record`).
+        if code not in languages:
+            languages.update(_effective_languages(spec, [code], fallback))
+        return languages[code]
+
+    def rows(connection: Connection) -> Iterator[LedgerRow]:
+        if "email" in enabled:
+            for pk, code in _pages(connection, spec.id, settings.chunk_size):
+                send_in, wanted_in = language(code)
+                yield LedgerRow(f"c:{pk}", "email", send_in, contact_pk=pk, fallback_from=wanted_in)
+        for pid, code in partner_languages.items():
+            send_in, wanted_in = language(code)
+            yield LedgerRow(
+                f"p:{pid}", "partner_pack", send_in, partner_id=pid, fallback_from=wanted_in
+            )
+
+    with store.engine.begin() as connection:
+        new = _add_ledger_rows(connection, spec.id, 1, rows(connection), settings.chunk_size)
     _store_plan_summary(store, spec.id, 1)
     return new
+
+
+def _emailable(campaign_id: str) -> Select[tuple[int, str]]:
+    """Audience contacts with an address who were not erased: (id, language)."""
+    contacts = _table(Contact)
+    members = _table(CampaignContact)
+    return (
+        select(contacts.c.id, contacts.c.language)
+        .join(members, members.c.contact_pk == contacts.c.id)
+        .where(
+            members.c.campaign_id == campaign_id,
+            contacts.c.email.is_not(None),
+            contacts.c.erased_at.is_(None),
+        )
+    )
+
+
+def _pages(connection: Connection, campaign_id: str, size: int) -> Iterator[tuple[int, str]]:
+    """(contact pk, language) of the emailable audience in id order, a page at a time.
+
+    Keyset paging (`id > last ORDER BY id LIMIT size`): each page is one indexed range
+    read, fetched whole before it is used, so the connection is free for the inserts.
+    """
+    contacts = _table(Contact)
+    last = 0
+    while True:
+        page = connection.execute(
+            _emailable(campaign_id).where(contacts.c.id > last).order_by(contacts.c.id).limit(size)
+        ).all()
+        yield from ((int(pk), code) for pk, code in page)
+        if len(page) < size:
+            return
+        last = page[-1][0]
 
 
 def _store_plan_summary(store: Store, campaign_id: str, wave: int) -> None:
