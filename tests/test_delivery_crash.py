@@ -199,6 +199,7 @@ def test_outbox_recovers_a_dead_runs_claim_without_writing_the_file_again(
     assert counts.sent == 3
     assert written.stat().st_mtime_ns == before  # not written again
     assert len(os.listdir(written.parent)) == 3
+    assert not os.listdir(written.parent.parent / "tmp")  # the second copy was not kept
     with sqlite_store.session() as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None and row.status == "sent" and row.provider_id == result.provider_id
