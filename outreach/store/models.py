@@ -166,7 +166,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("campaign_id", "wave", "recipient", "channel"),
-        Index(None, "campaign_id", "wave", "status"),
+        # In the order sending claims rows (see migration 0002): no sort per batch.
+        Index(None, "campaign_id", "wave", "status", "language", "id"),
         Index(None, "contact_pk"),
     )
 
