@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, Select, bindparam, func, or_, select, text, update
 
 from outreach.delivery.care import as_utc
 from outreach.store import Store
@@ -131,6 +131,32 @@ def recover_stale_claims(
     return recovered
 
 
+def due_rows(
+    campaign_id: str,
+    wave: int,
+    *,
+    limit: int,
+    now: datetime,
+    channels: Sequence[str] = SENDABLE_CHANNELS,
+) -> Select[Any]:
+    """The ids of the next `limit` due pending rows, in claim order."""
+    return (
+        select(_TABLE.c.id)
+        .where(
+            _TABLE.c.campaign_id == campaign_id,
+            _TABLE.c.wave == wave,
+            _TABLE.c.status == "pending",
+            _TABLE.c.channel.in_(list(channels)),
+            or_(_TABLE.c.not_before.is_(None), _TABLE.c.not_before <= as_utc(now)),
+        )
+        # Language first: a batch is then mostly one language, which is what SendGrid
+        # batches per request (and what the renderer compiles templates for). The index
+        # on (campaign_id, wave, status, language, id) gives this order without a sort.
+        .order_by(_TABLE.c.language, _TABLE.c.id)
+        .limit(limit)
+    )
+
+
 def claim_rows(
     store: Store,
     campaign_id: str,
@@ -143,20 +169,7 @@ def claim_rows(
 ) -> list[int]:
     """Atomically claim up to `limit` due pending rows for `claim_id`; return their ids."""
     now = as_utc(now)
-    due = (
-        select(_TABLE.c.id)
-        .where(
-            _TABLE.c.campaign_id == campaign_id,
-            _TABLE.c.wave == wave,
-            _TABLE.c.status == "pending",
-            _TABLE.c.channel.in_(list(channels)),
-            or_(_TABLE.c.not_before.is_(None), _TABLE.c.not_before <= now),
-        )
-        # Language first: a batch is then mostly one language, which is what SendGrid
-        # batches per request (and what the renderer compiles templates for).
-        .order_by(_TABLE.c.language, _TABLE.c.id)
-        .limit(limit)
-    )
+    due = due_rows(campaign_id, wave, limit=limit, now=now, channels=channels)
     if not store.is_sqlite:
         due = due.with_for_update(skip_locked=True)
     statement = (
