@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 CHILD = textwrap.dedent(
@@ -51,6 +52,14 @@ def test_server_stops_when_the_process_that_started_it_is_killed(tmp_path: Path)
         assert line.strip().isdigit(), "the local Prefect server did not start"
         server_pid = int(line)
         assert _alive(server_pid)
+        # An idle server must leave the cores to the work: a sub-second flush interval
+        # once made Prefect's task-run recorder spin (half a core, all the time).
+        server = psutil.Process(server_pid)
+        time.sleep(2)  # let the services settle after start-up
+        before = sum(server.cpu_times()[:2])
+        time.sleep(5)
+        idle_cpu = sum(server.cpu_times()[:2]) - before
+        assert idle_cpu < 1.0, f"idle Prefect server used {idle_cpu:.1f} CPU s in 5 s"
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=10)
         deadline = time.monotonic() + 60

@@ -28,7 +28,9 @@ BASE_DEFAULTS: dict[str, str] = {
     # so a wave's task runs are all visible moments after the flow ends.
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "50",
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "0.5",
+    # Whole seconds: Prefect 3.8 truncates this to an int, and 0.5 became a sleep(0) loop
+    # that kept half a core busy in every idle local server.
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
     # Nothing in Outreach relies on Prefect's result storage; results are ids and counts.
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
 }

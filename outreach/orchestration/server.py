@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from outreach.orchestration.environment import prefect_environment, prefect_home
+from outreach.orchestration.environment import BASE_DEFAULTS, prefect_environment, prefect_home
 from outreach.settings import Settings
 
 
@@ -98,7 +98,7 @@ class LocalPrefectServer:
         return f"http://{self.host}:{self.port}/api"
 
     def _environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = {**BASE_DEFAULTS, **os.environ}  # what the user exported wins
         env.pop("PREFECT_API_URL", None)
         env["PREFECT_HOME"] = str(self.home)
         env["PREFECT_UI_ENABLED"] = "false"
