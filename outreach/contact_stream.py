@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from outreach.datafiles import (
     FILE_CHANGED,
     CsvFile,
+    FirstRows,
     check_email,
     check_phone,
     display_name,
@@ -152,87 +152,6 @@ class ContactSummary:
         self.with_phone += int(chunk["phone"].notna().sum())
         self.with_partner += int(chunk["partner_id"].notna().sum())
         self.languages.update(chunk["language"].tolist())
-
-
-class FirstRows:
-    """The first row at which each key (a contact id, an email address) was seen.
-
-    Keys are kept as 128-bit fingerprints (two independent 64-bit hashes) with their row,
-    in sorted numpy runs: 24 bytes a key instead of a Python string in a dict (well over
-    a hundred), so a million contacts cost tens of megabytes, not hundreds. Two different
-    keys share a fingerprint with probability about n²/2¹²⁹ (10⁻²⁷ at a million): a
-    duplicate is reported exactly when the rows really are duplicates.
-    """
-
-    _KEYS = ("outreach-dup-key", "outreach-dup-alt")  # siphash keys: 16 bytes each
-
-    def __init__(self) -> None:
-        # Runs of (first hash, second hash, row), each sorted by first hash; run sizes
-        # shrink geometrically, so there are O(log n) of them and merging costs O(n log n).
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def __len__(self) -> int:
-        return sum(len(run[0]) for run in self._runs)
-
-    def first_rows(self, keys: list[str], rows: list[int]) -> list[int]:
-        """For each key (in file order), the first row it was seen at, remembering new ones.
-
-        A key seen for the first time gets its own row back.
-        """
-        if not keys:
-            return []
-        values = np.array(keys, dtype=object)
-        first_hash = pd.util.hash_array(values, hash_key=self._KEYS[0])
-        second_hash = pd.util.hash_array(values, hash_key=self._KEYS[1])
-        found = self._earlier(first_hash, second_hash)
-        first: list[int] = []
-        in_chunk: dict[str, int] = {}
-        new: list[int] = []
-        for index, (key, row) in enumerate(zip(keys, rows, strict=True)):
-            earlier = found.get(index)
-            if earlier is None:
-                earlier = in_chunk.setdefault(key, row)
-                if earlier == row:
-                    new.append(index)
-            first.append(earlier)
-        self._remember(first_hash[new], second_hash[new], np.asarray(rows, dtype=np.int64)[new])
-        return first
-
-    def _earlier(self, first_hash: np.ndarray, second_hash: np.ndarray) -> dict[int, int]:
-        """{index of a key: its row} for keys already remembered (earliest run first)."""
-        found: dict[int, int] = {}
-        for run_first, run_second, run_rows in self._runs:
-            at = np.searchsorted(run_first, first_hash)
-            inside = at < len(run_first)
-            hits = np.flatnonzero(
-                inside & (run_first[np.minimum(at, len(run_first) - 1)] == first_hash)
-            )
-            for index in hits.tolist():  # only real duplicates (and 64-bit near-misses)
-                position = int(at[index])
-                while position < len(run_first) and run_first[position] == first_hash[index]:
-                    if run_second[position] == second_hash[index]:
-                        found.setdefault(index, int(run_rows[position]))
-                        break
-                    position += 1
-        return found
-
-    def _remember(self, first_hash: np.ndarray, second_hash: np.ndarray, rows: np.ndarray) -> None:
-        if not len(rows):
-            return
-        self._runs.append(self._sorted(first_hash, second_hash, rows))
-        while len(self._runs) >= 2 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
-            newer = self._runs.pop()
-            older = self._runs.pop()
-            self._runs.append(
-                self._sorted(*(np.concatenate(pair) for pair in zip(older, newer, strict=True)))
-            )
-
-    @staticmethod
-    def _sorted(
-        first_hash: np.ndarray, second_hash: np.ndarray, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        order = np.argsort(first_hash, kind="stable")
-        return first_hash[order], second_hash[order], rows[order]
 
 
 class _Duplicates:
