@@ -31,6 +31,7 @@ from outreach.delivery.pacing import RateLimiter
 from outreach.message import Message, SendResult
 
 _WRITERS = 8  # threads creating files; the GIL is free while they wait for the disk
+_FILES_PER_JOB = 20
 
 
 def maildir_key(message: Message) -> str:
@@ -84,36 +85,51 @@ class OutboxSender:
         finally:
             os.unlink(tmp)
 
+    def _store_all(self, files: list[tuple[str, bytes]]) -> dict[str, OSError]:
+        """Store several files; return the problem of each one that failed, by key."""
+        problems: dict[str, OSError] = {}
+        for key, data in files:
+            try:
+                self._store(key, data)
+            except OSError as exc:
+                problems[key] = exc
+        return problems
+
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
-        # Files are written by a few threads while this one renders the next message:
+        # Files are written by a few threads while this one renders the next messages:
         # creating and syncing a file mostly waits for the disk, rendering needs the CPU.
+        # A job is a few files, so handing work to the threads costs little per message.
         seen = self._seen_keys()
-        jobs: list[tuple[Message, str, Future[None] | None]] = []
+        keys = [maildir_key(message) for message in messages]  # once: previews get a uuid
+        problems: dict[str, OSError] = {}
+        jobs: list[Future[dict[str, OSError]]] = []
+        written = 0
         with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-            for message in messages:
-                key = maildir_key(message)
+            files: list[tuple[str, bytes]] = []
+            for message, key in zip(messages, keys, strict=True):
                 if key in seen:  # read by a mail client already (moved to cur/)
-                    jobs.append((message, key, None))
                     continue
                 self.limiter.acquire()
-                jobs.append((message, key, pool.submit(self._store, key, message_bytes(message))))
-        results: list[SendResult] = []
-        wrote = False
-        for message, key, job in jobs:
-            try:
-                if job is not None:
-                    job.result()
-                    wrote = True
-            except OSError as exc:
-                # A full disk or a permission problem: try again later, not a bad address.
-                results.append(
-                    SendResult(message.delivery_id, False, error=f"outbox: {exc}", transient=True)
-                )
-                continue
-            results.append(SendResult(message.delivery_id, True, provider_id=key))
-        if self.fsync and wrote:
-            # The renames reach the disk before the ledger says "sent".
+                files.append((key, message_bytes(message)))
+                if len(files) == _FILES_PER_JOB:
+                    jobs.append(pool.submit(self._store_all, files))
+                    written, files = written + len(files), []
+            if files:
+                jobs.append(pool.submit(self._store_all, files))
+                written += len(files)
+            for job in jobs:
+                problems.update(job.result())
+        if self.fsync and written > len(problems):
+            # The links reach the disk before the ledger says "sent".
             _fsync(self.path / "new")
+        results: list[SendResult] = []
+        for message, key in zip(messages, keys, strict=True):
+            if key in problems:
+                # A full disk or a permission problem: try again later, not a bad address.
+                error = f"outbox: {problems[key]}"
+                results.append(SendResult(message.delivery_id, False, error=error, transient=True))
+            else:
+                results.append(SendResult(message.delivery_id, True, provider_id=key))
         return results
 
 
