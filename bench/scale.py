@@ -43,12 +43,15 @@ MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # outside the sample's quiet
 
 
 class PeakMemory:
-    """Samples the RSS of this process and of its whole process tree every 0.2 s."""
+    """Samples the RSS of this process and of its whole process tree every 0.2 s, and the
+    CPU time each process used (so the Prefect server's share is visible)."""
 
     def __init__(self) -> None:
         self.me = psutil.Process()
         self.peak_self = 0
         self.peak_tree = 0
+        self.cpu_start = sum(self.me.cpu_times()[:2])
+        self.cpu: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -59,10 +62,18 @@ class PeakMemory:
             for child in self.me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
                     tree += child.memory_info().rss
+                    self.cpu[child.pid] = (_role(child), sum(child.cpu_times()[:2]))
         except psutil.Error:
             return
         self.peak_self = max(self.peak_self, own)
         self.peak_tree = max(self.peak_tree, tree)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds by role: this process (the flow and thread tasks) and its children."""
+        roles = {"this process": sum(self.me.cpu_times()[:2]) - self.cpu_start}
+        for role, seconds in self.cpu.values():
+            roles[role] = roles.get(role, 0.0) + seconds
+        return roles
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
@@ -77,6 +88,15 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.sample()
+
+
+def _role(process: psutil.Process) -> str:
+    command = " ".join(process.cmdline())
+    if "prefect.server" in command or "prefect server" in command:
+        return "Prefect server"
+    if "distributed" in command or "dask" in command or "multiprocessing" in command:
+        return "Dask workers"
+    return "other"
 
 
 def write_contacts(path: Path, count: int) -> int:
@@ -264,6 +284,7 @@ def main() -> int:
             )
             wall = time.perf_counter() - t0
             task_runs = read_task_runs()
+            cpu = memory.cpu_seconds()
         if args.plan_only:
             print(f"  launch flow, dry run (validate, record, plan): {wall:.1f} s")
             print(f"  ledger rows planned: {result['new_ledger_rows']:,}")
@@ -271,6 +292,7 @@ def main() -> int:
                 f"  peak RSS: this process {memory.peak_self / 2**20:,.0f} MiB, "
                 f"process tree {memory.peak_tree / 2**20:,.0f} MiB"
             )
+            print("  CPU seconds: " + ", ".join(f"{k} {v:,.0f}" for k, v in cpu.items()))
             print(f"  Prefect task runs: {task_runs.total()}\n{task_runs.table()}")
             return 0
         send = result["send"]
@@ -293,6 +315,7 @@ def main() -> int:
             f"  peak RSS: this process {memory.peak_self / 2**20:,.0f} MiB, "
             f"process tree {memory.peak_tree / 2**20:,.0f} MiB"
         )
+        print("  CPU seconds: " + ", ".join(f"{k} {v:,.0f}" for k, v in cpu.items()))
         print(f"  Prefect task runs: {task_runs.total()}\n{task_runs.table()}")
         assert send["sent"] == consenting, (send, consenting)
     finally:
