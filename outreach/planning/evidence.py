@@ -36,7 +36,12 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from outreach.planning.beta import PRIOR_A, PRIOR_B, Posterior
-from outreach.planning.observations import POSITIVE, contact_groups, respondents_frame
+from outreach.planning.observations import (
+    POSITIVE,
+    keyset_pages,
+    recorded_groups,
+    respondents_frame,
+)
 from outreach.store import Store
 from outreach.store.models import Contact, ContactGroup, Delivery, Material, Partner
 
@@ -93,21 +98,39 @@ def audience_shares(
     known_partners: Mapping[str, PartnerInfo],
 ) -> dict[str, dict[str, float]]:
     """`{partner_id: {group: share of the partner's audience}}` (see module doc)."""
+    # Linked contacts are read a page at a time and only counted: per partner, how many
+    # are linked and how many of them are in each group (memory grows with partners and
+    # groups, not contacts).
+    linked_to = Contact.partner_id.is_not(None)
+    linked = select(Contact.id, Contact.partner_id, Contact.language).where(linked_to)
+    counted: dict[str, int] = {}
+    in_group: dict[str, dict[str, int]] = {}
     with store.session() as session:
-        linked = session.execute(
-            select(Contact.id, Contact.partner_id).where(Contact.partner_id.is_not(None))
-        ).all()
-    by_partner: dict[str, list[int]] = {}
-    for pk, pid in linked:
-        by_partner.setdefault(pid, []).append(pk)
-    groups_of = contact_groups(store, [pk for pk, _ in linked]) if linked else {}
+        for page in keyset_pages(session, linked, Contact.id):
+            groups_of = recorded_groups(
+                session.connection()
+                .execute(
+                    select(ContactGroup.contact_pk, ContactGroup.dimension, ContactGroup.value)
+                    .join(Contact, Contact.id == ContactGroup.contact_pk)
+                    .where(linked_to, ContactGroup.contact_pk.between(page[0][0], page[-1][0]))
+                )
+                .all()
+            )
+            for pk, pid, language in page:
+                counted[pid] = counted.get(pid, 0) + 1
+                groups = groups_of.get(pk, set())
+                if language:
+                    groups.add(f"language:{language}")
+                by_group = in_group.setdefault(pid, {})
+                for group in groups:
+                    by_group[group] = by_group.get(group, 0) + 1
     shares: dict[str, dict[str, float]] = {}
     for pid, info in known_partners.items():
-        members = by_partner.get(pid, [])
+        members = counted.get(pid, 0)
         row: dict[str, float] = {}
         for group, share in population_share.items():
-            if len(members) >= MIN_LINKED:
-                row[group] = sum(group in groups_of.get(pk, ()) for pk in members) / len(members)
+            if members >= MIN_LINKED:
+                row[group] = in_group[pid].get(group, 0) / members
             elif group.startswith("language:"):
                 language = group.split(":", 1)[1]
                 langs = info.languages

@@ -8,16 +8,21 @@ themselves in (radio and flyer responders are not in the contact list).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from outreach.store import Store
 from outreach.store.models import Contact, ContactGroup, Delivery, ResponseEvent
 
 POSITIVE = ("yes", "maybe")
+# Ids bound in one query at most. psycopg refuses more than 65,535 bind parameters and
+# SQLite more than 250,000, so a list of contacts is looked up (or paged) this many at a time.
+CHUNK = 5_000
 COLUMNS = [
     "campaign_id",
     "wave",
@@ -31,20 +36,61 @@ COLUMNS = [
 
 
 def contact_groups(store: Store, contact_pks: Sequence[int] | None = None) -> dict[int, set[str]]:
-    """`{contact pk: {"dimension:value", ...}}`; `language:<code>` always included."""
+    """`{contact pk: {"dimension:value", ...}}`; `language:<code>` always included.
+
+    `contact_pks` are looked up `CHUNK` at a time, so any number of them works.
+    """
     groups: dict[int, set[str]] = {}
     with store.session() as session:
         query = select(ContactGroup.contact_pk, ContactGroup.dimension, ContactGroup.value)
         lang_query = select(Contact.id, Contact.language)
-        if contact_pks is not None:
-            query = query.where(ContactGroup.contact_pk.in_(list(contact_pks)))
-            lang_query = lang_query.where(Contact.id.in_(list(contact_pks)))
-        for pk, dimension, value in session.execute(query):
-            groups.setdefault(pk, set()).add(f"{dimension}:{value}")
-        for pk, language in session.execute(lang_query):
-            if language:
-                groups.setdefault(pk, set()).add(f"language:{language}")
+        if contact_pks is None:
+            chunks: list[tuple[Select[Any], Select[Any]]] = [(query, lang_query)]
+        else:
+            pks = list(contact_pks)
+            chunks = [
+                (
+                    query.where(ContactGroup.contact_pk.in_(pks[n : n + CHUNK])),
+                    lang_query.where(Contact.id.in_(pks[n : n + CHUNK])),
+                )
+                for n in range(0, len(pks), CHUNK)
+            ]
+        for group_query, language_query in chunks:
+            for pk, dimension, value in session.execute(group_query):
+                groups.setdefault(pk, set()).add(f"{dimension}:{value}")
+            for pk, language in session.execute(language_query):
+                if language:
+                    groups.setdefault(pk, set()).add(f"language:{language}")
     return groups
+
+
+def keyset_pages(
+    session: Session, query: Select[Any], key: InstrumentedAttribute[int], size: int | None = None
+) -> Iterator[list[Row[Any]]]:
+    """`query`'s rows `size` (default `CHUNK`) at a time, in `key` order (first column).
+
+    Keyset paging (`key > last`), not OFFSET: each page is an index range scan, and no
+    query holds a cursor open while the caller runs its own queries between pages.
+    """
+    size = size or CHUNK
+    last: int | None = None
+    while True:
+        page = query if last is None else query.where(key > last)
+        # Core execution: plain rows, without the ORM's per-row bookkeeping.
+        rows = list(session.connection().execute(page.order_by(key).limit(size)).all())
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        last = rows[-1][0]
+
+
+def recorded_groups(rows: Sequence[Row[Any]]) -> dict[int, set[str]]:
+    """`{pk: {"dimension:value"}}` from (contact pk, dimension, value) rows."""
+    found: dict[int, set[str]] = {}
+    for pk, dimension, value in rows:
+        found.setdefault(pk, set()).add(f"{dimension}:{value}")
+    return found
 
 
 def respondents_frame(store: Store, campaign_ids: Sequence[str] | None = None) -> pd.DataFrame:

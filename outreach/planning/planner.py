@@ -356,12 +356,8 @@ def _options_for(
 ) -> list[Option]:
     options: list[Option] = []
     if "email" in channels:
-        fresh = sum(
-            1 for c in audience.eligible.values() if group in c.groups and not c.emailed_before
-        )
-        repeat = sum(
-            1 for c in audience.eligible.values() if group in c.groups and c.emailed_before
-        )
+        fresh = audience.pool(group, repeat=False)
+        repeat = audience.pool(group, repeat=True)
         cost = spec.channels.cost("email")
         options.append(Option(group, "email", "email:fresh", fresh, cost))
         options.append(
@@ -424,10 +420,8 @@ def _materialise(
     needs: dict[str, float],
     fallbacks: dict[str, str],
 ) -> None:
-    rng = np.random.default_rng(plan.seed)
-    order = list(audience.eligible)
-    rng.shuffle(order)  # a fair, reproducible draw among eligible people
-    chosen: set[int] = set()
+    order = audience.shuffled(plan.seed)  # a fair, reproducible draw among eligible people
+    chosen = np.zeros(audience.size, dtype=bool)
     languages: set[str] = set()
     # Languages the launch already had to fall back from keep the same fallback.
     language_of: dict[str, tuple[str, str | None]] = {
@@ -453,21 +447,18 @@ def _materialise(
             if allocation.key[6:] not in plan.flyer_points:
                 plan.flyer_points.append(allocation.key[6:])
         else:
-            repeat = allocation.key == "email:repeat"
-            picked = 0
-            for pk in order:
-                if picked >= allocation.units:
-                    break
-                candidate = audience.eligible[pk]
-                if pk in chosen or allocation.group not in candidate.groups:
-                    continue
-                if candidate.emailed_before != repeat:
-                    continue
-                chosen.add(pk)
-                picked += 1
-                if candidate.language not in language_of:
-                    language_of[candidate.language] = _send_language_rule(spec, candidate.language)
-                language, fallback_from = language_of[candidate.language]
+            picked_people = audience.draw(
+                order,
+                allocation.group,
+                repeat=allocation.key == "email:repeat",
+                units=allocation.units,
+                chosen=chosen,
+            )
+            picked = len(picked_people)
+            for pk, wanted_language in picked_people:
+                if wanted_language not in language_of:
+                    language_of[wanted_language] = _send_language_rule(spec, wanted_language)
+                language, fallback_from = language_of[wanted_language]
                 languages.add(language)
                 plan.rows.append(
                     adapters.ledger_row(
