@@ -377,3 +377,35 @@ def test_replanning_a_recorded_wave_ignores_its_own_rows(
     emailed = sum(1 for r in plan.rows if r.channel == "email")
     assert later.excluded["min_gap"] == before.excluded["min_gap"] + emailed
     assert later.size == before.size - emailed
+
+
+# Wave 2 of the small campaign (test_planning_support) with seed 0, as planned before the
+# audience was read in pages and kept column-wise: the same people, in the same order.
+SEED_0_EMAILS = [
+    142, 108, 155, 139, 125, 144, 111, 141, 134, 158, 140, 128, 114, 150, 129, 117, 130,
+    124, 107, 148, 154, 133, 136, 110, 151, 123, 115, 152, 131, 135, 109, 127, 145, 126,
+    118, 103, 113, 105, 143, 137, 153, 156, 104, 159, 157, 132, 116, 147, 149, 120, 119,
+    146, 106, 160, 112, 121, 122, 138,
+]  # fmt: skip
+
+
+def test_small_campaign_plan_is_the_one_planned_before_paging(
+    store: Store, settings: Settings
+) -> None:
+    spec = make_spec()
+    build_campaign(store, spec)
+    plan = plan_follow_up(store, spec, settings, now=AFTER_WINDOW, seed=0)
+    assert [r.contact_pk for r in plan.rows if r.channel == "email"] == SEED_0_EMAILS
+    assert sorted(r.recipient for r in plan.rows if r.channel != "email") == [
+        "p:circle-bn",
+        "p:hall-en",
+        "p:radio-bn",
+    ]
+    assert plan.excluded == {
+        "erased": 0,
+        "answered": 42,
+        "suppressed": 0,
+        "no_email": 0,
+        "no_consent": 40,
+        "min_gap": 0,
+    }
