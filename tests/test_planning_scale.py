@@ -8,13 +8,14 @@ exactly who must be eligible, excluded and why, without asking the code under te
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Connection, Table, insert
 from test_planning_support import AFTER_WINDOW, T0, WINDOW, build_campaign, make_spec
 
 from outreach.campaign import CampaignSpec
@@ -251,9 +252,31 @@ def seed_scale(store: Store, spec: CampaignSpec, count: int) -> list[Person]:
             (ResponseEvent, answers),
             (Suppression, suppressions),
         ):
-            for chunk in _chunks(rows):
-                connection.execute(insert(table.__table__), chunk)
+            _bulk_insert(connection, table.__table__, rows)
     return people
+
+
+def _bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: PostgreSQL's COPY (several times faster there), else executemany."""
+    if connection.dialect.name != "postgresql":
+        for chunk in _chunks(rows):
+            connection.execute(insert(table), chunk)
+        return
+    # COPY skips the model's Python-side defaults (timestamps, empty JSON): fill them in.
+    defaults = {
+        column.name: column.default.arg(None)
+        if callable(column.default.arg)
+        else column.default.arg
+        for column in table.columns
+        if column.default is not None and column.name not in rows[0]
+    }
+    names = [*rows[0], *defaults]
+    copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            values = [*row.values(), *defaults.values()]
+            copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in values])
 
 
 def _delivery(
