@@ -193,26 +193,27 @@ def _upsert_contacts(
     memberships are not rebuilt, and they join no audience.
     """
     columns = ["contact_id", "name", "email", "phone", "language", "groups", "consent_email"]
-    columns += ["partner_id", "extra", "group_pairs"]
-    records = contacts[columns].to_dict("records")
+    columns += ["partner_id", "extra", "group_pairs"]  # the order the rows are unpacked in
+    # Columns as lists, zipped: to_dict("records") boxed cell by cell (a tenth of recording).
+    records = list(zip(*(contacts[name].tolist() for name in columns), strict=True))
     table = _table(Contact)
     pks: dict[str, int] = {}
     # Each chunk is also an IN (...) list: stay well under SQLite's 32,766 bound parameters.
     for chunk in _chunks(records, min(chunk_size, MAX_IN_LIST)):
         rows = [
             {
-                "contact_id": r["contact_id"],
-                "name": r["name"] or "",
-                "email": _none(r["email"]),
-                "phone": _none(r["phone"]),
-                "language": r["language"],
-                "groups": r["groups"] or "",
-                "consent_email": bool(r["consent_email"]),
-                "partner_id": _none(r["partner_id"]),
-                "extra": r["extra"] or {},
+                "contact_id": cid,
+                "name": name or "",
+                "email": _none(email),
+                "phone": _none(phone),
+                "language": language,
+                "groups": groups or "",
+                "consent_email": bool(consent),
+                "partner_id": _none(partner),
+                "extra": extra or {},
                 "updated_at": now,
             }
-            for r in chunk
+            for cid, name, email, phone, language, groups, consent, partner, extra, _ in chunk
         ]
         statement = _insert(connection, table)
         updated = {name: statement.excluded[name] for name in rows[0] if name != "contact_id"}
@@ -222,7 +223,7 @@ def _upsert_contacts(
             ),
             rows,
         )
-        ids = [r["contact_id"] for r in chunk]
+        ids = [r[0] for r in chunk]
         found = dict(
             connection.execute(
                 select(table.c.contact_id, table.c.id).where(
@@ -237,10 +238,10 @@ def _upsert_contacts(
             delete(_table(ContactGroup)).where(_table(ContactGroup).c.contact_pk.in_(chunk_pks))
         )
         memberships = [
-            {"contact_pk": found[r["contact_id"]], "dimension": dimension, "value": value}
-            for r in chunk
-            if r["contact_id"] in found
-            for dimension, value in dict.fromkeys(r["group_pairs"])
+            {"contact_pk": found[cid], "dimension": dimension, "value": value}
+            for cid, *_, pairs in chunk
+            if cid in found
+            for dimension, value in dict.fromkeys(pairs)
         ]
         if memberships:
             insert = _insert(connection, _table(ContactGroup)).on_conflict_do_nothing()
