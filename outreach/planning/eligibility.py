@@ -171,6 +171,7 @@ def email_audience(
         CampaignContact.campaign_id == campaign_id,
     )
     audience = Audience(excluded=dict.fromkeys(EXCLUSION_ORDER, 0))
+    tally: dict[tuple[frozenset[str], str], int] = {}
     with store.session() as session:
         # Suppressed by contact: few people, read once (suppressions.contact_pk has no
         # index, so a lookup per page would scan the table each time).
@@ -211,13 +212,11 @@ def email_audience(
                 else set()
             )
             for pk, email, language, consent, erased_at, pending, sent_at, before in page:
-                groups = set(groups_of.get(pk, ()))
+                groups = frozenset(groups_of.get(pk, ()))
                 if language:
-                    groups.add(f"language:{language}")
-                for group in groups:
-                    audience.members[group] = audience.members.get(group, 0) + 1
-                    by_language = audience.languages.setdefault(group, {})
-                    by_language[language] = by_language.get(language, 0) + 1
+                    groups |= {f"language:{language}"}
+                # Members are tallied per (group set, language): a few keys, expanded below.
+                tally[(groups, language)] = tally.get((groups, language), 0) + 1
                 sent = _aware(sent_at)
                 if erased_at is not None:
                     reason = "erased"
@@ -232,7 +231,12 @@ def email_audience(
                 elif pending or (sent is not None and sent.timestamp() > threshold):
                     reason = "min_gap"
                 else:
-                    audience.add(pk, language, frozenset(groups), bool(before))
+                    audience.add(pk, language, groups, bool(before))
                     continue
                 audience.excluded[reason] += 1
+    for (groups, language), n in tally.items():
+        for group in groups:
+            audience.members[group] = audience.members.get(group, 0) + n
+            by_language = audience.languages.setdefault(group, {})
+            by_language[language] = by_language.get(language, 0) + n
     return audience
