@@ -33,8 +33,8 @@ from outreach.datafiles import (
     FILE_CHANGED,
     CsvFile,
     FirstRows,
-    check_email,
     check_phone,
+    checked_emails,
     display_name,
     extras,
     is_language_code,
@@ -290,15 +290,7 @@ def check_chunk(
                 "contact id",
             )
 
-    email, email_error = map_checked(frame["email"], check_email)
-    report(
-        problems,
-        file,
-        frame,
-        email_error.notna(),
-        "email",
-        lambda r: f"{r['email']!r} is not a valid email address: {email_error[r.name]}",
-    )
+    email, email_error = checked_emails(problems, file, frame)
     if duplicates is not None:
         duplicates.report(problems, file, frame, email, duplicates.email, "email", "email address")
 

@@ -35,12 +35,11 @@ import pandas as pd
 
 from outreach.contact_stream import ContactFile, check_contacts, parse_groups
 from outreach.datafiles import (
-    check_email,
+    checked_emails,
     display_name,
     duplicates,
     extras,
     is_language_code,
-    map_checked,
     or_none,
     read_table,
     report,
@@ -212,15 +211,7 @@ def _check_partners_file(
         "languages",
         lambda r: f"unknown language code {', '.join(map(repr, unknown[r.name]))}",
     )
-    email, email_error = map_checked(frame["email"], check_email)
-    report(
-        problems,
-        file,
-        frame,
-        email_error.notna(),
-        "email",
-        lambda r: f"{r['email']!r} is not a valid email address: {email_error[r.name]}",
-    )
+    email, _ = checked_emails(problems, file, frame)
     reach = pd.to_numeric(frame["reach"].where(frame["reach"] != "", "0"), errors="coerce")
     report(
         problems,

@@ -381,6 +381,23 @@ def report(
         problems.append(Problem(file, int(item["row"]), field, how(item)))
 
 
+def checked_emails(
+    problems: list[Problem], file: str, frame: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """The `email` column (normalised, error) as `map_checked` gives them, with one problem
+    per invalid address: the same check for contacts and partners."""
+    email, error = map_checked(frame["email"], check_email)
+    report(
+        problems,
+        file,
+        frame,
+        error.notna(),
+        "email",
+        lambda r: f"{r['email']!r} is not a valid email address: {error[r.name]}",
+    )
+    return email, error
+
+
 def duplicates(
     problems: list[Problem], file: str, frame: pd.DataFrame, key: pd.Series, field: str, what: str
 ) -> None:
