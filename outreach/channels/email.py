@@ -209,16 +209,17 @@ class _LanguageKit:
 # rendering a thousand emails from it. The key changes whenever what the kit shows could:
 # the spec's content, the template environment (a new one when a PO file changes on disk
 # or templates are reloaded) and the public URL.
-_KITS: dict[tuple[str, ...], _LanguageKit] = {}
+_KITS: dict[tuple[object, ...], _LanguageKit] = {}
 _KITS_LOCK = threading.Lock()
 _MAX_KITS = 256
 
 
 def _kit(spec: CampaignSpec, settings: Settings, language: str, fingerprint: str) -> _LanguageKit:
     env = template_env(language, spec.id)
-    key = (spec.id, fingerprint, language, str(id(env)), settings.public_url)
+    # The environment itself is in the key (compared by identity): a new one is a new kit.
+    key = (spec.id, fingerprint, language, env, settings.public_url)
     kit = _KITS.get(key)
-    if kit is None or kit.env is not env:
+    if kit is None:
         kit = _LanguageKit(spec, settings, language)
         with _KITS_LOCK:
             if len(_KITS) >= _MAX_KITS:
