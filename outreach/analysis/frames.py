@@ -19,16 +19,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import Text, cast, func, literal, select, union
+from sqlalchemy import Text, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.sql import Select
 
+from outreach.analysis.membership import ALL, NOT_STATED
 from outreach.analysis.representation import DEFAULT_TARGET
 from outreach.store import Store
 from outreach.store.models import (
     Campaign,
-    CampaignContact,
     ContactGroup,
     Delivery,
     Group,
@@ -55,14 +54,15 @@ class CampaignFrames:
     dimensions: list[str]
     target: float
     groups: pd.DataFrame  # dimension, value, label, population_share
-    reach: pd.DataFrame  # wave, channel, language, who, fallback_from (sent to contacts)
+    reach: pd.DataFrame  # wave, channel, language, dimension, value, reached, fallback
+    # (people sent to, counted in the database; dimension "all" holds each cell's total)
     partner_reach: pd.DataFrame  # wave, channel, language, n (sent to partners)
     materials: pd.DataFrame  # wave, channel, language, n
     ledger: pd.DataFrame  # wave, channel, language, status, fallback_from, n (all rows)
     events: pd.DataFrame  # wave, channel, language, kind, who, contact, n
     rsvps: pd.DataFrame  # id, seq (time order), wave, channel, language, answer, who, person,
     # contact_pk, self_groups, data
-    members: pd.DataFrame  # contact_pk, dimension, value
+    members: pd.DataFrame  # contact_pk, dimension, value (contacts who answered)
     self_codes: dict[int, str] = field(default_factory=dict)  # negative who -> self_groups
     waves: list[int] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)  # derived frames, computed once
@@ -107,19 +107,82 @@ class _SelfCodes:
         return contact_pk.fillna(0).astype("int64").where(contact_pk.notna(), anonymous)
 
 
-def _fill_from_ledger(frame: pd.DataFrame, deliveries: pd.DataFrame) -> None:
-    """Fill an event's missing wave, language and contact from its ledger row; then 0 for
-    an unknown wave and "und" for an unknown language."""
-    linked = frame["delivery_id"].notna()
-    if linked.any():
-        by_id = deliveries.set_index("id")
-        ids = frame.loc[linked, "delivery_id"].astype("int64")
-        for column in ("wave", "language", "contact_pk"):
-            missing = frame.loc[linked, column].isna()
-            if missing.any():
-                values = ids[missing].map(by_id[column])
-                frame[column] = frame[column].astype(object)
-                frame.loc[values.index, column] = values
+def _reach_counts(store: Store, campaign_id: str, dimensions: list[str]) -> pd.DataFrame:
+    """People sent to, per cell and group, counted by the database.
+
+    Rows `wave, channel, language, dimension, value, reached, fallback`: the cell's total
+    (dimension and value "all"), each group of a tracked dimension, and "not-stated" for
+    those with no value in a dimension, so a dimension's rows add up to the total as they
+    do for every other measure. A million-row wave is a few grouped queries, not a frame.
+    """
+    cell = (Delivery.wave, Delivery.channel, Delivery.language)
+    counts = (
+        func.count(distinct(Delivery.contact_pk)).label("reached"),
+        func.count(
+            distinct(case((Delivery.fallback_from.is_not(None), Delivery.contact_pk)))
+        ).label("fallback"),
+    )
+    sent = (
+        Delivery.campaign_id == campaign_id,
+        Delivery.status == "sent",
+        Delivery.contact_pk.is_not(None),
+    )
+    totals = _read(store, select(*cell, *counts).where(*sent).group_by(*cell))
+    parts = [totals.assign(dimension=ALL, value=ALL)]
+    if dimensions and not totals.empty:
+        joined = (
+            select(*cell, ContactGroup.dimension)
+            .join(ContactGroup, ContactGroup.contact_pk == Delivery.contact_pk)
+            .where(*sent, ContactGroup.dimension.in_(dimensions))
+        )
+        by_value = _read(
+            store,
+            joined.add_columns(ContactGroup.value, *counts).group_by(
+                *cell, ContactGroup.dimension, ContactGroup.value
+            ),
+        )
+        # Someone may have two values in a dimension: "stated" counts them once.
+        stated = _read(store, joined.add_columns(*counts).group_by(*cell, ContactGroup.dimension))
+        keys = ["wave", "channel", "language"]
+        for dimension in dimensions:
+            known = stated[stated["dimension"] == dimension].drop(columns="dimension")
+            rest = totals.merge(known, on=keys, how="left", suffixes=("", "_stated"))
+            for measure in ("reached", "fallback"):
+                rest[measure] = rest[measure] - rest[f"{measure}_stated"].fillna(0)
+            parts += [
+                rest[keys + ["reached", "fallback"]].assign(dimension=dimension, value=NOT_STATED),
+            ]
+        parts.append(by_value)
+    columns = ["wave", "channel", "language", "dimension", "value", "reached", "fallback"]
+    reach = pd.concat(parts, ignore_index=True)[columns]
+    reach = reach.astype({"wave": "int64", "reached": "int64", "fallback": "int64"})
+    return reach[reach["reached"] > 0].reset_index(drop=True)
+
+
+def _linked(campaign_id: str, *columns: Any) -> Select[Any]:
+    """Response events with what their ledger row knows: an event linked to a delivery but
+    missing its wave, language or contact takes them from the delivery."""
+    return (
+        select(
+            ResponseEvent.id,
+            func.coalesce(ResponseEvent.wave, Delivery.wave).label("wave"),
+            ResponseEvent.channel,
+            func.coalesce(ResponseEvent.language, Delivery.language).label("language"),
+            *columns,
+            func.coalesce(ResponseEvent.contact_pk, Delivery.contact_pk).label("contact_pk"),
+            ResponseEvent.self_groups,
+        )
+        .select_from(ResponseEvent)
+        .outerjoin(
+            Delivery,
+            and_(Delivery.id == ResponseEvent.delivery_id, Delivery.campaign_id == campaign_id),
+        )
+        .where(ResponseEvent.campaign_id == campaign_id)
+    )
+
+
+def _unknowns(frame: pd.DataFrame) -> None:
+    """0 for an unknown wave and "und" for an unknown language."""
     frame["wave"] = pd.to_numeric(frame["wave"]).fillna(0).astype("int64")
     frame["language"] = frame["language"].astype(object).fillna("und")
     frame["contact_pk"] = pd.to_numeric(frame["contact_pk"])
@@ -154,31 +217,29 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
         groups = groups[keys.isin(wanted)].reset_index(drop=True)
     dimensions = list(audience.get("dimensions") or []) or sorted(groups["dimension"].unique())
 
-    # The ledger, read once: reach, partner packs and fallbacks are all derived from it.
-    deliveries = _read(
+    # The ledger is counted in the database: a wave's rows never come into this process.
+    cell = (Delivery.wave, Delivery.channel, Delivery.language)
+    ledger_keys = (*cell, Delivery.status, Delivery.fallback_from)
+    ledger = _read(
         store,
-        select(
-            Delivery.id,
-            Delivery.wave,
-            Delivery.channel,
-            Delivery.language,
-            Delivery.status,
-            Delivery.contact_pk,
-            Delivery.fallback_from,
-        ).where(Delivery.campaign_id == campaign_id),
+        select(*ledger_keys, func.count().label("n"))
+        .where(Delivery.campaign_id == campaign_id)
+        .group_by(*ledger_keys)
+        .order_by(*ledger_keys),
     )
-    deliveries["fallback_from"] = deliveries["fallback_from"].astype(object)
-    ledger = (
-        deliveries.groupby(["wave", "channel", "language", "status", "fallback_from"], dropna=False)
-        .size()
-        .reset_index(name="n")
-    )
-    sent = deliveries[deliveries["status"] == "sent"]
-    to_people = sent["contact_pk"].notna()
-    reach = sent.loc[to_people, ["wave", "channel", "language", "contact_pk", "fallback_from"]]
-    reach = reach.assign(who=reach["contact_pk"].astype("int64")).reset_index(drop=True)
-    partner_reach = (
-        sent[~to_people].groupby(["wave", "channel", "language"]).size().reset_index(name="n")
+    ledger["fallback_from"] = ledger["fallback_from"].astype(object)
+    ledger = ledger.astype({"n": "int64"})
+    reach = _reach_counts(store, campaign_id, dimensions)
+    partner_reach = _read(
+        store,
+        select(*cell, func.count().label("n"))
+        .where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.status == "sent",
+            Delivery.contact_pk.is_(None),
+        )
+        .group_by(*cell)
+        .order_by(*cell),
     )
     materials = _read(
         store,
@@ -190,18 +251,9 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
     # Events other than RSVPs, read as rows (faster than grouping in SQLite) and reduced
     # here: a known contact counts once per cell and kind; self-descriptions are counted.
     events = _read(
-        store,
-        select(
-            ResponseEvent.wave,
-            ResponseEvent.channel,
-            ResponseEvent.language,
-            ResponseEvent.kind,
-            ResponseEvent.contact_pk,
-            ResponseEvent.self_groups,
-            ResponseEvent.delivery_id,
-        ).where(ResponseEvent.campaign_id == campaign_id, ResponseEvent.kind.in_(COUNTED_KINDS)),
+        store, _linked(campaign_id, ResponseEvent.kind).where(ResponseEvent.kind.in_(COUNTED_KINDS))
     )
-    _fill_from_ledger(events, deliveries)
+    _unknowns(events)
     codes = _SelfCodes()
     events["who"] = codes.who(events["contact_pk"], events["self_groups"])
     events = _categories(events, ["channel", "language", "kind"])
@@ -213,22 +265,12 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
 
     rsvps = _read(
         store,
-        select(
-            ResponseEvent.id,
-            ResponseEvent.wave,
-            ResponseEvent.channel,
-            ResponseEvent.language,
-            ResponseEvent.answer,
-            ResponseEvent.contact_pk,
-            ResponseEvent.self_groups,
-            ResponseEvent.delivery_id,
-            cast(ResponseEvent.data, Text).label("data"),
-        )
-        .where(ResponseEvent.campaign_id == campaign_id, ResponseEvent.kind == "rsvp")
+        _linked(campaign_id, ResponseEvent.answer, cast(ResponseEvent.data, Text).label("data"))
+        .where(ResponseEvent.kind == "rsvp")
         # Time order is row order: "latest answer" needs no date parsing in Python.
         .order_by(ResponseEvent.occurred_at, ResponseEvent.id),
     )
-    _fill_from_ledger(rsvps, deliveries)
+    _unknowns(rsvps)
     rsvps["seq"] = range(len(rsvps))
     rsvps["answer"] = rsvps["answer"].astype(object).fillna("").astype(str).str.lower()
     rsvps["who"] = codes.who(rsvps["contact_pk"], rsvps["self_groups"])
@@ -237,35 +279,17 @@ def load_campaign_frames(store: Store, campaign_id: str) -> CampaignFrames:
     rsvps["wave"] = rsvps["wave"].astype("int64")
     rsvps = _categories(rsvps, ["channel", "language"])
 
-    audience_pks = union(
-        select(CampaignContact.contact_pk.label("pk")).where(
-            CampaignContact.campaign_id == campaign_id
-        ),
-        select(Delivery.contact_pk.label("pk")).where(
-            Delivery.campaign_id == campaign_id, Delivery.contact_pk.is_not(None)
-        ),
-    ).subquery()
+    # Groups of the people who answered (reach is counted by group in the database).
+    answered = _linked(campaign_id).with_only_columns(
+        func.coalesce(ResponseEvent.contact_pk, Delivery.contact_pk)
+    )
     in_dimensions = ContactGroup.dimension.in_(dimensions) if dimensions else literal(True)
-    member_columns = (ContactGroup.contact_pk, ContactGroup.dimension, ContactGroup.value)
     members = _read(
         store,
-        select(*member_columns).where(
-            ContactGroup.contact_pk.in_(select(audience_pks.c.pk)), in_dimensions
+        select(ContactGroup.contact_pk, ContactGroup.dimension, ContactGroup.value).where(
+            ContactGroup.contact_pk.in_(answered), in_dimensions
         ),
     )
-    # Contacts who answered without being in the audience (matched by an import, say).
-    answered = pd.concat([events["who"], rsvps["who"]])
-    extra = np.setdiff1d(
-        np.unique(answered[answered > 0].to_numpy()),
-        np.concatenate([reach["who"].to_numpy(), members["contact_pk"].to_numpy()]),
-    )
-    for start in range(0, len(extra), 900):
-        chunk = [int(pk) for pk in extra[start : start + 900]]
-        found = _read(
-            store,
-            select(*member_columns).where(ContactGroup.contact_pk.in_(chunk), in_dimensions),
-        )
-        members = pd.concat([members, found], ignore_index=True)
 
     waves = sorted(
         {int(w) for w in ledger["wave"]}

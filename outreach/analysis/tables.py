@@ -86,13 +86,10 @@ def _latest(rsvps: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def _units(frames: CampaignFrames) -> pd.DataFrame:
-    """Rows `wave, channel, language, measure, who, n`: who counts for what, how often."""
-    parts: list[pd.DataFrame] = []
-    reach = frames.reach.drop_duplicates(subset=[*CELL, "who"])
-    parts.append(reach[[*CELL, "who"]].assign(measure="reached", n=1))
-    fallback = reach[reach["fallback_from"].notna()]
-    parts.append(fallback[[*CELL, "who"]].assign(measure="fallback", n=1))
+    """Rows `wave, channel, language, measure, who, n`: who counts for what, how often.
 
+    Reach and fallback are not here: the database counts them by group (`frames.reach`)."""
+    parts: list[pd.DataFrame] = []
     events = frames.events
     mapped = events[events["kind"].isin(list(_EVENT_MEASURE))]
     parts.append(mapped[[*CELL, "who", "n"]].assign(measure=mapped["kind"].map(_EVENT_MEASURE)))
@@ -146,9 +143,7 @@ def _plain(table: pd.DataFrame) -> pd.DataFrame:
 def _mapping(frames: CampaignFrames) -> pd.DataFrame:
     """Group membership of every person key in the campaign, computed once per report."""
     if "mapping" not in frames.cache:
-        whos = pd.concat(
-            [frames.reach["who"], frames.events["who"], frames.rsvps["who"]], ignore_index=True
-        )
+        whos = pd.concat([frames.events["who"], frames.rsvps["who"]], ignore_index=True)
         frames.cache["mapping"] = group_mapping(
             whos.to_numpy(), frames.members, frames.dimensions, frames.self_codes
         )
@@ -177,17 +172,35 @@ def funnel_table(store: Store, campaign_id: str) -> pd.DataFrame:
 
 def funnel_from(frames: CampaignFrames) -> pd.DataFrame:
     units = _units(frames)
-    totals = units.groupby([*CELL, "measure"], as_index=False)["n"].sum()
+    reach = frames.reach.melt(
+        id_vars=[*CELL, "dimension", "value"],
+        value_vars=["reached", "fallback"],
+        var_name="measure",
+        value_name="n",
+    )
+    is_total = reach["dimension"].eq(ALL)
+    totals = pd.concat(
+        [
+            units.groupby([*CELL, "measure"], as_index=False, observed=True)["n"].sum(),
+            reach.loc[is_total, [*CELL, "measure", "n"]],
+        ],
+        ignore_index=True,
+    )
     mapping = _mapping(frames)
-    by_group = (
-        expand(units, mapping)
-        .groupby([*CELL, "measure", "dimension", "value"], as_index=False)["n"]
-        .sum()
+    by_group = pd.concat(
+        [
+            expand(units, mapping)
+            .groupby([*CELL, "measure", "dimension", "value"], as_index=False, observed=True)["n"]
+            .sum(),
+            reach[~is_total],
+        ],
+        ignore_index=True,
     )
 
     cells = pd.concat(
         [
             units[CELL],
+            frames.reach[CELL],
             frames.partner_reach[CELL],
             frames.materials[CELL],
         ],
