@@ -1,8 +1,9 @@
 """Bulk reads from the store into pandas frames: the only module of analysis that queries.
 
-Each read is one SQL `SELECT` (aggregated in the database where that shrinks the rows),
-read with `pandas.read_sql`, so a report over a million response events does a handful of
-queries and no per-row Python.
+Each read is one SQL `SELECT` (aggregated in the database where that shrinks the rows:
+the ledger and reach by group always are), so a report over a million response events
+does a handful of queries and no per-row Python, and the summary at the end of a
+million-message wave holds counts, not the wave.
 
 Person keys (`who`, integers so that grouping a million rows stays fast) tie rows to
 groups:
@@ -149,9 +150,8 @@ def _reach_counts(store: Store, campaign_id: str, dimensions: list[str]) -> pd.D
             rest = totals.merge(known, on=keys, how="left", suffixes=("", "_stated"))
             for measure in ("reached", "fallback"):
                 rest[measure] = rest[measure] - rest[f"{measure}_stated"].fillna(0)
-            parts += [
-                rest[keys + ["reached", "fallback"]].assign(dimension=dimension, value=NOT_STATED),
-            ]
+            rest = rest[[*keys, "reached", "fallback"]]
+            parts.append(rest.assign(dimension=dimension, value=NOT_STATED))
         parts.append(by_value)
     columns = ["wave", "channel", "language", "dimension", "value", "reached", "fallback"]
     reach = pd.concat(parts, ignore_index=True)[columns]
