@@ -58,7 +58,9 @@ def record(spec_path: str, workdir: str) -> dict[str, Any]:
 
     settings = settings_at(workdir)
     spec = load_campaign(spec_path)
-    sources = load_sources(spec, settings)
+    # `validate` checked every row moments ago: recording reads and checks them once more
+    # (a file changed since is refused, and nothing is recorded), not twice.
+    sources = load_sources(spec, settings, defer_contacts=True)
     store = open_store(settings)
     try:
         record_campaign(store, spec, sources)

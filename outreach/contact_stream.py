@@ -204,11 +204,15 @@ class ContactFile:
         rules: ContactRules | None,
         chunk_size: int,
         summary: ContactSummary | None = None,
+        *,
+        checked: bool = True,
     ) -> None:
         self.csv_file = csv_file
         self.rules = rules
         self.chunk_size = chunk_size
         self.summary = summary or ContactSummary()
+        # False when the check was deferred to the first read (see `check_contacts`).
+        self.checked = checked
 
     @property
     def path(self) -> Path | None:
@@ -218,8 +222,16 @@ class ContactFile:
         return self.summary.count
 
     def chunks(self) -> Iterator[pd.DataFrame]:
-        """The checked rows again, read from the file `chunk_size` rows at a time."""
+        """The checked rows again, read from the file `chunk_size` rows at a time.
+
+        If the check was deferred, this first read is the check: every row is checked as
+        it goes by, and once the last chunk is yielded `InvalidInput` lists every problem
+        (a caller recording the chunks in one transaction then records nothing).
+        """
         if self.csv_file is None or self.rules is None:
+            return
+        if not self.checked:
+            yield from self._check_while_reading(self.csv_file, self.rules)
             return
         problems: list[Problem] = []
         for frame in self.csv_file.chunks(self.chunk_size, problems):
@@ -227,6 +239,21 @@ class ContactFile:
         changed = [p for p in problems if p.message == FILE_CHANGED]
         if changed:
             raise InvalidInput(changed)
+
+    def _check_while_reading(
+        self, csv_file: CsvFile, rules: ContactRules
+    ) -> Iterator[pd.DataFrame]:
+        problems: list[Problem] = []
+        summary = ContactSummary()
+        duplicates = _Duplicates()
+        for frame in csv_file.chunks(self.chunk_size, problems):
+            chunk = check_chunk(rules, csv_file.file, frame, problems, duplicates)
+            summary.add(chunk)
+            yield chunk
+        if problems:
+            problems.sort(key=lambda p: p.row or 0)
+            raise InvalidInput(problems)
+        self.summary, self.checked = summary, True
 
     def read_all(self) -> pd.DataFrame:
         """Every row in one DataFrame: for small files and tests, never for a campaign."""
@@ -249,11 +276,16 @@ def check_contacts(
     partners: pd.DataFrame | None,
     problems: list[Problem],
     notes: list[str],
+    *,
+    defer: bool = False,
 ) -> ContactFile:
     """Check the contacts file chunk by chunk, reporting every problem into `problems`.
 
     `groups`/`partners` are None when their file could not be read: contacts are then not
     checked against them (that would bury the one real problem under thousands of echoes).
+    `defer=True` checks only the header now and the rows during the first `chunks()`
+    pass, for a caller that reads them once anyway (recording a file `validate` checked:
+    a million rows are then read twice in a launch, not three times).
     """
     file = display_name(path)
     csv_file = open_csv(path, file, CONTACT_COLUMNS, CONTACT_REQUIRED, problems, notes)
@@ -261,6 +293,8 @@ def check_contacts(
         return ContactFile(None, None, settings.chunk_size)
     header_missing = {p.field for p in problems if p.file == file and p.row == 1}
     rules = ContactRules.build(spec, settings, groups, partners, csv_file, header_missing)
+    if defer:
+        return ContactFile(csv_file, rules, settings.chunk_size, checked=False)
     summary = ContactSummary()
     duplicates = _Duplicates()
     for frame in csv_file.chunks(settings.chunk_size, problems):

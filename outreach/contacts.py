@@ -227,8 +227,14 @@ def _check_partners_file(
     return frame[columns].reset_index(drop=True)
 
 
-def check_sources(spec: CampaignSpec, settings: Settings) -> tuple[Sources, list[Problem]]:
-    """Read the spec's contacts, groups and partners files; return them and every problem."""
+def check_sources(
+    spec: CampaignSpec, settings: Settings, *, defer_contacts: bool = False
+) -> tuple[Sources, list[Problem]]:
+    """Read the spec's contacts, groups and partners files; return them and every problem.
+
+    `defer_contacts=True`: the contacts' rows are checked while they are first read (see
+    `contact_stream.check_contacts`); their problems are raised then, not returned here.
+    """
     problems: list[Problem] = []
     notes: list[str] = []
     files = {"contacts": spec.data.contacts, "groups": spec.data.groups}
@@ -248,15 +254,18 @@ def check_sources(spec: CampaignSpec, settings: Settings) -> tuple[Sources, list
         partners if partners_known else None,
         problems,
         notes,
+        defer=defer_contacts,
     )
     order = {display_name(path): i for i, path in enumerate(files.values())}
     problems.sort(key=lambda p: (order.get(p.file, -1), p.row or 0))
     return Sources(contacts, groups, partners, files, notes), problems
 
 
-def load_sources(spec: CampaignSpec, settings: Settings) -> Sources:
+def load_sources(
+    spec: CampaignSpec, settings: Settings, *, defer_contacts: bool = False
+) -> Sources:
     """Like `check_sources`, but raise `InvalidInput` listing every problem."""
-    sources, problems = check_sources(spec, settings)
+    sources, problems = check_sources(spec, settings, defer_contacts=defer_contacts)
     if problems:
         raise InvalidInput(problems)
     return sources

@@ -259,6 +259,75 @@ def test_a_file_changed_after_checking_is_not_recorded(
         assert session.scalars(select(Contact.id)).all() == []  # one transaction: nothing
 
 
+def test_recording_a_file_checked_while_read_stores_what_a_checked_file_would(
+    settings: Settings, tmp_path: Path
+) -> None:
+    spec = load_campaign(SAMPLE)
+    small = sized(settings, 70)
+    checked = Store(f"sqlite:///{tmp_path / 'checked.db'}")
+    deferred = Store(f"sqlite:///{tmp_path / 'deferred.db'}")
+    for store in (checked, deferred):
+        store.upgrade()
+    record_campaign(checked, spec, load_sources(spec, small))
+    sources = load_sources(spec, small, defer_contacts=True)
+    assert len(sources.contacts) == 0  # nothing read yet
+
+    record_campaign(deferred, spec, sources)
+
+    assert stored(deferred)["contacts"] == stored(checked)["contacts"]
+    assert stored(deferred)["audience"] == stored(checked)["audience"]
+    assert sources.contacts.summary == load_sources(spec, small).contacts.summary
+    for store in (checked, deferred):
+        store.dispose()
+
+
+def test_a_file_checked_while_recorded_is_refused_whole_with_every_problem(
+    settings: Settings, tmp_path: Path, sqlite_store: Store
+) -> None:
+    path = tmp_path / "contacts.csv"
+    rows = [person(n) for n in range(12)]
+    rows[2] = person(2, email="not-an-address")
+    rows[10] = person(10, contact_id="P1")  # a duplicate two chunks after the first
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    spec = spec_for(path)
+    sources = load_sources(spec, sized(settings, 4), defer_contacts=True)
+
+    with pytest.raises(InvalidInput) as raised:
+        record_campaign(sqlite_store, spec, sources)
+
+    assert where(raised.value.problems) == [(4, "email"), (12, "contact_id")]
+    with sqlite_store.session() as session:
+        assert session.scalars(select(Contact.id)).all() == []  # one transaction: nothing
+
+
+def test_a_launch_reads_the_contacts_file_twice_not_three_times(
+    settings: Settings, tmp_path: Path, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`validate` checks every row; `record` checks them again as it stores them (so a file
+    saved in between is still refused) instead of checking first and then reading again."""
+    from flows import tasks
+    from outreach.datafiles import CsvFile
+
+    passes: Counter[str] = Counter()
+    original = CsvFile.chunks
+
+    def counted(self: CsvFile, size: int, problems: list[Problem]):  # type: ignore[no-untyped-def]
+        passes[Path(self.file).name] += 1
+        return original(self, size, problems)
+
+    monkeypatch.setattr(CsvFile, "chunks", counted)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", sqlite_store.url)
+    monkeypatch.setenv("OUTREACH_SECRET_KEY", settings.secret_key_value())
+    workdir = str(settings.workdir)
+    tasks.validate.fn(str(SAMPLE), workdir, allow_fallback="en", now=NOW)
+    result = tasks.record.fn(str(SAMPLE), workdir)
+
+    assert passes["contacts.csv"] == 2
+    assert result["contacts"] == 2400
+    with sqlite_store.session() as session:
+        assert len(session.scalars(select(Contact.id)).all()) == 2400
+
+
 def working_memory(spec: CampaignSpec, settings: Settings, count: int) -> int:
     """Peak bytes traced while checking, above what stays held after it.
 
