@@ -205,3 +205,48 @@ def test_a_worksheet_filled_in_by_translators_completes_a_new_language(
         assert result.approved == len(rows)
         assert check_translations(spec, sources, settings) == []
         assert effective_language(spec, "ta") == ("ta", None)
+
+
+def test_an_officers_own_subject_line_is_translated_like_the_title(
+    tmp_path, spec, sources, settings
+):
+    """A custom `channels.email.subject` is a campaign string: validation asks for it in
+    every language, and once translated each person's email carries it in theirs."""
+    from babel.messages.catalog import Message
+
+    from outreach.channels import environment
+    from outreach.channels.email import EmailRecipient, render_emails, to_mime
+    from outreach.i18n.catalog import save_catalog
+
+    subject = "Help us plan the new data service"
+    folder = tmp_path / "campaign"
+    shutil.copytree(SAMPLE_CAMPAIGN.parent / "locale", folder / "locale")
+    email = spec.channels.email.model_copy(update={"subject": subject})
+    spec = spec.model_copy(
+        update={
+            "spec_path": folder / "the-way-ahead.yaml",
+            "channels": spec.channels.model_copy(update={"email": email}),
+        }
+    )
+
+    problems = check_translations(spec, sources, settings)
+    about = [p for p in problems if p.field == subject]
+    assert {p.file.split("/")[-3] for p in about} == set(spec.target_languages) - {"en"}
+    assert all("the-way-ahead.yaml#channels.email.subject" in p.message for p in about)
+
+    po = folder / "locale" / "so" / "LC_MESSAGES" / "the-way-ahead.po"
+    catalog = read_po(po.open("rb"))
+    catalog[subject] = Message(subject, "Naga caawi qorsheynta adeegga xogta cusub")
+    save_catalog(catalog, po)
+    environment.clear_cache()
+    recipients = [
+        EmailRecipient(delivery_id=n, contact_pk=n, name="Ana", email=f"p{n}@example.org",
+                       language=lang)
+        for n, lang in enumerate(("so", "en"), start=1)
+    ]  # fmt: skip
+    somali, english = (to_mime(m)["Subject"] for m in render_emails(spec, settings, 1, recipients))
+
+    assert somali == "Naga caawi qorsheynta adeegga xogta cusub"
+    assert english == subject
+    still = [p for p in check_translations(spec, sources, settings) if p.field == subject]
+    assert len(still) == len(about) - 1 and "so" not in {p.file.split("/")[-3] for p in still}

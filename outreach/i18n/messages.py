@@ -4,8 +4,9 @@
   Jinja2 extractor and the options in `babel.cfg` (which mirror the environments that
   render them, because a msgid depends on how Jinja parses the template).
 - **Campaign strings** are the English texts of `event.title`, `event.description`,
-  `event.venue.name`, `event.venue.access` and every `barrier_answers` value; templates
-  translate them with `_(spec.event.title)`. The group labels of the campaign's groups
+  `event.venue.name`, `event.venue.access`, `channels.email.subject` (when the officer
+  sets one) and every `barrier_answers` value; templates translate them with
+  `_(spec.event.title)`. The group labels of the campaign's groups
   file ("Born outside the UK") are campaign strings too: the RSVP page shows them.
 
 ```python
@@ -120,11 +121,14 @@ def template_messages() -> list[SourceMessage]:
 
 
 # Field names of the spec whose English text is a campaign string, in catalog order.
-_EVENT_FIELDS = (
+_SPEC_FIELDS = (
     ("event.title", ("event", "title")),
     ("event.description", ("event", "description")),
     ("event.venue.name", ("event", "venue", "name")),
     ("event.venue.access", ("event", "venue", "access")),
+    # An officer's own subject line replaces the template's, so it is translated like the
+    # title: without this, every language's email went out with an English subject.
+    ("channels.email.subject", ("channels", "email", "subject")),
 )
 
 
@@ -132,7 +136,7 @@ def campaign_messages(spec: Any) -> list[SourceMessage]:
     """The campaign's own strings, each referenced by the spec field it comes from."""
     spec_file = display_path(spec.spec_path) if getattr(spec, "spec_path", None) else spec.id
     found: dict[str, list[tuple[str, int | None]]] = {}
-    for label, attrs in _EVENT_FIELDS:
+    for label, attrs in _SPEC_FIELDS:
         value: Any = spec
         for attr in attrs:
             value = getattr(value, attr, None)
