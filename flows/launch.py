@@ -34,14 +34,22 @@ def launch(
     spec_path = str(Path(spec_path).resolve())
     checked = validate(spec_path, workdir, allow_fallback, now)
     campaign_id = checked["campaign_id"]
-    record(spec_path, workdir)
-    note(f"recorded {campaign_id} and its {checked['contacts']:,} contacts")
+    recorded = record(spec_path, workdir)
+    note(f"recorded {campaign_id} and its {recorded['contacts']:,} contacts")
+    if recorded["left"]:
+        note(
+            f"{recorded['left']:,} people the contacts file no longer selects left the "
+            f"audience; {recorded['unsent']:,} messages planned for them will not be sent"
+        )
+        logger.info("%s left the audience of %s", recorded["left"], campaign_id)
     new_rows = plan_first_wave(spec_path, workdir, allow_fallback, now)
     note(f"planned wave 1: {new_rows:,} new ledger rows")
     result: dict[str, Any] = {
         "campaign_id": campaign_id,
         "wave": 1,
         "contacts": checked["contacts"],
+        "left_audience": recorded["left"],
+        "unsent_dropped": recorded["unsent"],
         "new_ledger_rows": new_rows,
         "dry_run": dry_run,
     }

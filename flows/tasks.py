@@ -6,6 +6,7 @@ thread, a Dask worker process or a Prefect worker on another machine.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,9 +53,9 @@ def validate(
 
 @task(name="record-campaign")
 def record(spec_path: str, workdir: str) -> dict[str, Any]:
-    from outreach.audience import record_campaign
     from outreach.campaign import load_campaign
     from outreach.contacts import load_sources
+    from outreach.recording import record_campaign
 
     settings = settings_at(workdir)
     spec = load_campaign(spec_path)
@@ -63,10 +64,10 @@ def record(spec_path: str, workdir: str) -> dict[str, Any]:
     sources = load_sources(spec, settings, defer_contacts=True)
     store = open_store(settings)
     try:
-        record_campaign(store, spec, sources)
+        recorded = record_campaign(store, spec, sources)
     finally:
         store.dispose()
-    return {"campaign_id": spec.id, "contacts": len(sources.contacts)}
+    return {"campaign_id": spec.id, **asdict(recorded)}
 
 
 @task(name="plan-first-wave")

@@ -66,3 +66,22 @@ def test_a_broken_campaign_is_reported_plainly_before_anything_runs(tmp_path: Pa
     assert "Traceback" not in done.stderr
     assert "problem" in done.stderr and "xx-nope" in done.stderr
     assert not (workdir / ".prefect" / "prefect.db").exists()  # Prefect never started
+
+
+def test_people_removed_from_the_file_are_told_to_have_left_the_audience(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "campaigns", tmp_path / "campaigns")
+    shutil.copytree(ROOT / "contacts", tmp_path / "contacts")
+    spec, contacts = tmp_path / "campaigns" / SAMPLE.name, tmp_path / "contacts" / "contacts.csv"
+    workdir = tmp_path / "work"
+    args = ("launch", str(spec), "--dry-run", "--workdir", str(workdir))
+    assert run(*args, workdir=workdir).returncode == 0
+    lines = contacts.read_text(encoding="utf-8").splitlines(keepends=True)
+    contacts.write_text("".join(lines[:-10]), encoding="utf-8")  # the last ten rows go
+
+    done = run(*args, workdir=workdir)
+
+    assert done.returncode == 0, done.stderr
+    assert "10 people recorded before are no longer selected" in done.stdout
+    assert "planned messages dropped" in done.stdout

@@ -17,10 +17,10 @@ from outreach.audience import (
     add_ledger_rows,
     plan_first_wave,
     plan_table,
-    record_campaign,
 )
 from outreach.campaign import DataFiles, load_campaign
 from outreach.contacts import load_sources
+from outreach.recording import record_campaign
 from outreach.settings import Settings
 from outreach.store import Store
 from outreach.store.models import (
@@ -273,3 +273,44 @@ def test_fallback_language_is_recorded_on_the_ledger(
     assert {(row.language, row.fallback_from) for row in rows} == {("en", "so")}
     # The Somali radio station's pack falls back too.
     assert any(row.channel == "partner_pack" for row in rows)
+
+
+def test_people_taken_out_of_the_file_leave_the_audience_and_get_nothing_more(
+    store: Store, settings: Settings, tmp_path: Path, complete_catalogs: list[str]
+) -> None:
+    data = DataFiles(
+        contacts=tmp_path / "contacts.csv",
+        groups=FIXTURES / "groups.csv",
+        partners=FIXTURES / "partners.csv",
+    )
+    spec = load_campaign(SAMPLE).model_copy(update={"data": data})
+    lines = (FIXTURES / "contacts.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    data.contacts.write_text("".join(lines), encoding="utf-8")
+    first = record_campaign(store, spec, load_sources(spec, settings))
+    plan_first_wave(store, spec, settings, now=NOW)
+    with store.session() as session:
+        pk = dict(session.execute(select(Contact.contact_id, Contact.id)).all())
+        # Amelia's invitation went out; Lucía's is still waiting to be sent.
+        session.execute(
+            update(Delivery).where(Delivery.contact_pk == pk["C1"]).values(status="sent")
+        )
+
+    kept = [line for line in lines if not line.startswith(("C1,", "C2,"))]
+    data.contacts.write_text("".join(kept), encoding="utf-8")
+    again = record_campaign(store, spec, load_sources(spec, settings))
+
+    assert (first.audience, first.left) == (5, 0)
+    assert (again.contacts, again.audience, again.left, again.unsent) == (3, 3, 2, 1)
+    with store.session() as session:
+        members = set(session.scalars(select(CampaignContact.contact_pk)))
+        ledger = dict(session.execute(select(Delivery.contact_pk, Delivery.status)).all())
+    assert members == {pk[c] for c in ("C3", "C4", "C5")}
+    assert ledger[pk["C1"]] == "sent"  # history stays
+    assert pk["C2"] not in ledger  # never sent: dropped
+    # Planning again plans nobody who left; recording the same file again changes nothing.
+    assert plan_first_wave(store, spec, settings, now=NOW) == 0
+    assert record_campaign(store, spec, load_sources(spec, settings)).left == 0
+    # Back in the file, back in the audience (their old ledger row is still the record).
+    data.contacts.write_text("".join(lines), encoding="utf-8")
+    assert record_campaign(store, spec, load_sources(spec, settings)).audience == 5
+    assert plan_first_wave(store, spec, settings, now=NOW) == 1  # Lucía, planned again

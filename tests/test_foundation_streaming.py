@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from outreach.audience import plan_first_wave, record_campaign
+from outreach.audience import plan_first_wave
 from outreach.campaign import CampaignSpec, DataFiles, load_campaign
 from outreach.contacts import check_sources, load_sources
 from outreach.datafiles import check_email, check_phone_digits
 from outreach.problems import InvalidInput, Problem
+from outreach.recording import record_campaign
 from outreach.settings import Settings
 from outreach.store import Store
 from outreach.store.models import CampaignContact, Contact, ContactGroup, Delivery

@@ -114,7 +114,8 @@ def test_allow_fallback_turns_the_failure_into_a_counted_fallback(
     assert check_translations(spec, sources, settings, allow_fallback="en") == []
     assert (settings.workdir / "worksheets" / "so.csv").exists()  # translators still get it
 
-    from outreach.audience import plan_first_wave, record_campaign
+    from outreach.audience import plan_first_wave
+    from outreach.recording import record_campaign
     from outreach.store import Delivery
 
     record_campaign(sqlite_store, spec, sources)

@@ -54,6 +54,13 @@ def launch(
     campaign_id = report.spec.id
     with user_errors(), flow_failures():
         result = run_launch(settings, campaign, dry_run=dry_run, allow_fallback=allow_fallback)
+    if result.get("left_audience"):
+        console.print(
+            f"{result['left_audience']:,} people recorded before are no longer selected by "
+            f"the contacts file: they left the audience and get no more messages "
+            f"({result['unsent_dropped']:,} planned messages dropped; those already sent "
+            "stay in the ledger)."
+        )
     if dry_run:
         show_plan(settings, campaign_id, 1)
         console.print(

@@ -154,6 +154,9 @@ class CampaignContact(Base):
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The recording run that last selected them: members an earlier run stamped leave
+    # the audience when the current file no longer selects them (see `recording`).
+    recorded_at: Mapped[datetime | None] = mapped_column()
 
 
 class Delivery(Base):
