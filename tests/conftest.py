@@ -98,3 +98,33 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     instance.upgrade()
     yield instance
     instance.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop Prefect's temporary API servers while pytest's output is still open.
+
+    A test that runs a flow without `PREFECT_API_URL` starts Prefect's temporary server,
+    which Prefect stops at interpreter exit: by then pytest has closed the stream its
+    log handler writes to, and the run ended with a "Logging error" traceback (and an
+    "Error logging to API" for logs still queued for the stopped server) under a green
+    summary. Queued logs are sent first, then the servers stop, quietly.
+    """
+    import logging
+
+    try:
+        from prefect.logging.handlers import APILogWorker
+        from prefect.server.api.server import SubprocessASGIServer
+    except ImportError:  # Prefect is not installed: nothing was started
+        return
+    running = [s for s in list(SubprocessASGIServer._instances.values()) if s.running]
+    if not running:
+        return
+    APILogWorker.drain_all(timeout=5)
+    prefect_logger = logging.getLogger("prefect")
+    level = prefect_logger.level
+    prefect_logger.setLevel(logging.WARNING)
+    try:
+        for server in running:
+            server.stop()
+    finally:
+        prefect_logger.setLevel(level)
