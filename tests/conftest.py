@@ -108,8 +108,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     "Stopping" message went to a stream pytest had closed ("Logging error" traceback), and
     logs still queued for a test's own server, stopped by its fixture before the two-second
     batch went out, came back as "Error logging to API". Those logs were for a server that
-    no longer exists, so failing to deliver them is not worth a message; everything else
-    still reports as usual.
+    no longer exists, so failing to deliver them is not worth a message; during the tests
+    themselves logging errors still report as usual.
     """
     import logging
 
@@ -118,12 +118,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from prefect.server.api.server import SubprocessASGIServer
     except ImportError:  # Prefect is not installed: nothing was started
         return
-    raise_exceptions = logging.raiseExceptions
-    logging.raiseExceptions = False  # Prefect's log worker reports only when this is set
-    try:
-        APILogWorker.drain_all(timeout=5)
-    finally:
-        logging.raiseExceptions = raise_exceptions
+    # Prefect's log worker reports failures only while this is set. Its client retries a
+    # stopped server with backoff for longer than a drain should wait, so the report
+    # would still come at exit: the session is over, keep it off.
+    logging.raiseExceptions = False
+    APILogWorker.drain_all(timeout=5)
     running = [s for s in list(SubprocessASGIServer._instances.values()) if s.running]
     prefect_logger = logging.getLogger("prefect")
     level = prefect_logger.level
