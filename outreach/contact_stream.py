@@ -245,11 +245,7 @@ class ContactFile:
     ) -> Iterator[pd.DataFrame]:
         problems: list[Problem] = []
         summary = ContactSummary()
-        duplicates = _Duplicates()
-        for frame in csv_file.chunks(self.chunk_size, problems):
-            chunk = check_chunk(rules, csv_file.file, frame, problems, duplicates)
-            summary.add(chunk)
-            yield chunk
+        yield from _checked_chunks(csv_file, rules, self.chunk_size, problems, summary)
         if problems:
             problems.sort(key=lambda p: p.row or 0)
             raise InvalidInput(problems)
@@ -296,10 +292,25 @@ def check_contacts(
     if defer:
         return ContactFile(csv_file, rules, settings.chunk_size, checked=False)
     summary = ContactSummary()
-    duplicates = _Duplicates()
-    for frame in csv_file.chunks(settings.chunk_size, problems):
-        summary.add(check_chunk(rules, file, frame, problems, duplicates))
+    for _ in _checked_chunks(csv_file, rules, settings.chunk_size, problems, summary):
+        pass  # only the problems and the counts are kept
     return ContactFile(csv_file, rules, settings.chunk_size, summary)
+
+
+def _checked_chunks(
+    csv_file: CsvFile,
+    rules: ContactRules,
+    chunk_size: int,
+    problems: list[Problem],
+    summary: ContactSummary,
+) -> Iterator[pd.DataFrame]:
+    """The file's chunks, each fully checked (duplicates across chunks too) into `problems`
+    and counted in `summary` as it goes by: the one check, whether up front or deferred."""
+    duplicates = _Duplicates()
+    for frame in csv_file.chunks(chunk_size, problems):
+        chunk = check_chunk(rules, csv_file.file, frame, problems, duplicates)
+        summary.add(chunk)
+        yield chunk
 
 
 def check_chunk(
