@@ -106,7 +106,7 @@ def record_campaign(
                             "recorded_at": now,
                         }
                         for pk in part
-                    ],  # fmt: skip
+                    ],
                 )
         left, unsent = _leave_audience(connection, spec.id, now)
     return Recorded(contacts=len(sources.contacts), audience=selected, left=left, unsent=unsent)
