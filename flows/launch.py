@@ -37,11 +37,13 @@ def launch(
     recorded = record(spec_path, workdir)
     note(f"recorded {campaign_id} and its {recorded['contacts']:,} contacts")
     if recorded["left"]:
-        note(
-            f"{recorded['left']:,} people the contacts file no longer selects left the "
-            f"audience; {recorded['unsent']:,} messages planned for them will not be sent"
+        # Counts for Prefect's log; the CLI tells the officer from the flow's result.
+        logger.info(
+            "%s left the audience of %s; %s planned messages dropped",
+            recorded["left"],
+            campaign_id,
+            recorded["unsent"],
         )
-        logger.info("%s left the audience of %s", recorded["left"], campaign_id)
     new_rows = plan_first_wave(spec_path, workdir, allow_fallback, now)
     note(f"planned wave 1: {new_rows:,} new ledger rows")
     result: dict[str, Any] = {
